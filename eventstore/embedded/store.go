@@ -1,0 +1,713 @@
+// Package embedded is the default event store: one append-only log file in a
+// data directory, written by a single committer that groups every append
+// pending at that moment into one write and one fdatasync (group commit).
+// An append is acknowledged, and becomes visible to readers and
+// subscribers, only after its commit is durable. Global positions are dense:
+// 1, 2, 3, ...
+//
+// The index (the file offset of every global position and the versions of
+// every stream) lives in memory and is rebuilt by scanning the log at Open,
+// which also discards a torn commit at the end of the log, left by a crash
+// before it was acknowledged. Damage anywhere before the last commit makes
+// Open fail with an error that names the file and the offset.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
+
+	"github.com/aseptsoft/subledger/eventstore"
+)
+
+// LogFile is the name of the log inside the data directory.
+const LogFile = "events.log"
+
+const (
+	lockFile      = "events.lock"
+	preallocChunk = 64 << 20
+	// maxBatchBytes bounds one commit; appends beyond it wait for the next.
+	maxBatchBytes = 8 << 20
+	// maxEventBytes bounds one event's data and metadata together.
+	maxEventBytes = 16 << 20
+	readChunk     = 1000
+)
+
+// Config tunes the store. The zero value is ready to use.
+type Config struct {
+	// Now is the clock that stamps recorded times; time.Now by default.
+	Now func() time.Time
+	// Logger receives warnings (a discarded torn tail); slog.Default by default.
+	Logger *slog.Logger
+	// NoPrealloc turns off preallocation of the log file (for measuring).
+	NoPrealloc bool
+}
+
+type streamIndex struct {
+	name       string // interned, shared by every event read of the stream
+	positions  []uint64
+	tombstoned bool
+}
+
+// Store is the embedded event store. It is safe for concurrent use.
+type Store struct {
+	cfg  Config
+	path string
+	file *os.File
+	lock *os.File
+
+	mu        sync.RWMutex
+	offsets   []int64  // offsets[p-1]: where the record of position p starts
+	lengths   []uint32 // lengths[p-1]: its size
+	streams   map[string]*streamIndex
+	committed uint64        // last durable position
+	notify    chan struct{} // closed and replaced on every commit
+	failed    error         // set when a write or sync failed: no more appends
+
+	queue    chan *appendReq
+	closing  chan struct{}
+	done     chan struct{}
+	closeMu  sync.Once
+	end      int64 // committer only: where the next commit goes
+	alloc    int64 // committer only: bytes preallocated
+	batchBuf []byte
+}
+
+type appendReq struct {
+	stream    string
+	expected  eventstore.ExpectedVersion
+	events    []eventstore.EventData
+	ids       []uuid.UUID
+	tombstone bool
+	res       eventstore.AppendResult
+	err       error
+	done      chan struct{}
+}
+
+// Open opens (creating when needed) the store in dir.
+func Open(dir string, cfg Config) (*Store, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("embedded store: %s is in use by another process: %w", dir, err)
+	}
+	path := filepath.Join(dir, LogFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	s := &Store{
+		cfg:     cfg,
+		path:    path,
+		file:    f,
+		lock:    lock,
+		streams: map[string]*streamIndex{},
+		notify:  make(chan struct{}),
+		queue:   make(chan *appendReq, 1024),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if err := s.recover(); err != nil {
+		f.Close()
+		lock.Close()
+		return nil, err
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		lock.Close()
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// recover scans the log, builds the index and cuts a torn tail.
+func (s *Store) recover() error {
+	st, err := s.file.Stat()
+	if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
+	size := st.Size()
+	r := io.NewSectionReader(s.file, 0, size)
+	var (
+		off int64
+		hdr = make([]byte, headerSize)
+		buf []byte
+	)
+	for off < size {
+		if _, err := r.ReadAt(hdr, off); err != nil && !(errors.Is(err, io.EOF) && size-off < headerSize) {
+			return fmt.Errorf("embedded store: read %s: %w", s.path, err)
+		}
+		h, zero, herr := parseHeader(hdr[:min(int64(headerSize), size-off)])
+		if zero {
+			break
+		}
+		if herr == nil && off+headerSize+int64(h.payloadLen) <= size {
+			if cap(buf) < int(h.payloadLen) {
+				buf = make([]byte, h.payloadLen)
+			}
+			buf = buf[:h.payloadLen]
+			if _, err := r.ReadAt(buf, off+headerSize); err != nil {
+				return fmt.Errorf("embedded store: read %s: %w", s.path, err)
+			}
+			if herr = checkBatch(h, hdr, buf); herr == nil {
+				if h.firstPos != s.committed+1 && h.count > 0 {
+					// A commit whose positions do not follow: not a torn tail.
+					return &corruptError{s.path, off, fmt.Sprintf("commit starts at position %d, want %d", h.firstPos, s.committed+1)}
+				}
+				if err := s.indexBatch(off, buf, h.count); err != nil {
+					return &corruptError{s.path, off, err.Error()}
+				}
+				off += headerSize + int64(h.payloadLen)
+				continue
+			}
+		}
+		// The commit at off is torn or corrupt. After a crash this is the
+		// last thing in the file; if a valid commit follows it, acknowledged
+		// data is damaged and must not be cut.
+		if next, ok := s.findValidCommit(off+1, size); ok {
+			return &corruptError{s.path, off, fmt.Sprintf("a damaged commit is followed by a valid one at byte %d", next)}
+		}
+		s.cfg.Logger.Warn("embedded store: discarding a torn commit after the last acknowledged one",
+			"file", s.path, "offset", off, "bytes", size-off)
+		if err := s.zeroFrom(off, size); err != nil {
+			return fmt.Errorf("embedded store: cut torn tail of %s: %w", s.path, err)
+		}
+		break
+	}
+	s.end = off
+	s.alloc = size
+	return nil
+}
+
+// findValidCommit looks for a complete commit with a valid checksum that
+// starts anywhere in [from, size).
+func (s *Store) findValidCommit(from, size int64) (int64, bool) {
+	const window = 1 << 20
+	buf := make([]byte, window+headerSize)
+	hdr := make([]byte, headerSize)
+	for base := from; base < size; base += window {
+		n, _ := s.file.ReadAt(buf, base)
+		for i := 0; i+4 <= n; i++ {
+			if buf[i] != 0x31 || buf[i+1] != 0x42 || buf[i+2] != 0x4c || buf[i+3] != 0x53 {
+				continue
+			}
+			off := base + int64(i)
+			if _, err := s.file.ReadAt(hdr, off); err != nil {
+				continue
+			}
+			h, _, err := parseHeader(hdr)
+			if err != nil || off+headerSize+int64(h.payloadLen) > size {
+				continue
+			}
+			payload := make([]byte, h.payloadLen)
+			if _, err := s.file.ReadAt(payload, off+headerSize); err != nil {
+				continue
+			}
+			if checkBatch(h, hdr, payload) == nil {
+				return off, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// zeroFrom overwrites [off, size) with zeros and syncs, so that the torn
+// bytes cannot be mistaken for a commit later.
+func (s *Store) zeroFrom(off, size int64) error {
+	zeros := make([]byte, 1<<20)
+	for p := off; p < size; p += int64(len(zeros)) {
+		n := min(int64(len(zeros)), size-p)
+		if _, err := s.file.WriteAt(zeros[:n], p); err != nil {
+			return err
+		}
+	}
+	return unix.Fdatasync(int(s.file.Fd()))
+}
+
+// indexBatch adds a durable commit at off, whose payload is p, to the index.
+func (s *Store) indexBatch(off int64, p []byte, count uint32) error {
+	at := off + headerSize
+	for i := uint32(0); i < count; i++ {
+		r, err := parseRecord(p)
+		if err != nil {
+			return fmt.Errorf("record %d of the commit is malformed", i)
+		}
+		switch r.kind {
+		case recordEvent:
+			st := s.streams[string(r.stream)]
+			if st == nil {
+				st = &streamIndex{name: string(r.stream)}
+				s.streams[st.name] = st
+			}
+			if r.version != int64(len(st.positions)) {
+				return fmt.Errorf("stream event version %d follows %d", r.version, len(st.positions)-1)
+			}
+			s.committed++
+			st.positions = append(st.positions, s.committed)
+			s.offsets = append(s.offsets, at)
+			s.lengths = append(s.lengths, uint32(r.size))
+		case recordTombstone:
+			st := s.streams[string(r.stream)]
+			if st == nil {
+				st = &streamIndex{name: string(r.stream)}
+				s.streams[st.name] = st
+			}
+			st.tombstoned = true
+			st.positions = nil
+		}
+		at += int64(r.size)
+		p = p[r.size:]
+	}
+	if len(p) != 0 {
+		return errors.New("bytes after the last record of the commit")
+	}
+	return nil
+}
+
+// Append implements eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	ids := make([]uuid.UUID, len(events))
+	size := 0
+	for i, e := range events {
+		ids[i] = uuid.MustParse(e.ID) // validated above
+		if len(e.Data)+len(e.Metadata) > maxEventBytes {
+			return eventstore.AppendResult{}, fmt.Errorf("%w: event %d is larger than %d bytes", eventstore.ErrInvalid, i, maxEventBytes)
+		}
+		size += len(e.Data) + len(e.Metadata) + len(e.Type) + len(stream) + 64
+	}
+	if size > maxBatchBytes {
+		return eventstore.AppendResult{}, fmt.Errorf("%w: append of %d bytes is larger than one commit (%d)", eventstore.ErrInvalid, size, maxBatchBytes)
+	}
+	req := &appendReq{stream: stream, expected: expected, events: events, ids: ids, done: make(chan struct{})}
+	return req.res, s.submit(ctx, req)
+}
+
+// Tombstone implements eventstore.Store.
+func (s *Store) Tombstone(ctx context.Context, stream string, expected eventstore.ExpectedVersion) error {
+	if stream == "" {
+		return fmt.Errorf("%w: empty stream name", eventstore.ErrInvalid)
+	}
+	return s.submit(ctx, &appendReq{stream: stream, expected: expected, tombstone: true, done: make(chan struct{})})
+}
+
+func (s *Store) submit(ctx context.Context, req *appendReq) error {
+	select {
+	case <-s.closing:
+		return eventstore.ErrClosed
+	default:
+	}
+	select {
+	case s.queue <- req:
+	case <-s.closing:
+		return eventstore.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the request is decided and answered by the committer; a
+	// caller that stops waiting does not know the outcome, as with any store.
+	select {
+	case <-req.done:
+		return req.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// commitLoop is the single committer: it takes every request pending, decides
+// each against the stream versions, writes them as one commit, syncs, then
+// publishes and answers.
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	var batch []*appendReq
+	for {
+		batch = batch[:0]
+		select {
+		case req := <-s.queue:
+			batch = append(batch, req)
+		case <-s.closing:
+			s.drainClosed()
+			return
+		}
+		size := 0
+	drain:
+		for size < maxBatchBytes {
+			select {
+			case req := <-s.queue:
+				batch = append(batch, req)
+				for _, e := range req.events {
+					size += len(e.Data) + len(e.Metadata) + 64
+				}
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) drainClosed() {
+	for {
+		select {
+		case req := <-s.queue:
+			req.err = eventstore.ErrClosed
+			close(req.done)
+		default:
+			return
+		}
+	}
+}
+
+// pendingStream is a stream's state as seen by the batch being built.
+type pendingStream struct {
+	version    int64
+	tombstoned bool
+	added      []uint64
+}
+
+func (s *Store) commit(batch []*appendReq) {
+	if s.failed != nil {
+		for _, req := range batch {
+			req.err = s.failed
+			close(req.done)
+		}
+		return
+	}
+	now := s.cfg.Now()
+	buf := append(s.batchBuf[:0], make([]byte, headerSize)...)
+	firstPos := s.committed + 1
+	pos := s.committed
+	var count uint32
+	pending := map[string]*pendingStream{}
+	type placed struct{ off, length int }
+	var places []placed
+	var accepted []*appendReq
+	for _, req := range batch {
+		ps := pending[req.stream]
+		if ps == nil {
+			ps = &pendingStream{version: eventstore.NoStreamVersion}
+			if st := s.streams[req.stream]; st != nil {
+				ps.version = int64(len(st.positions)) - 1
+				ps.tombstoned = st.tombstoned
+			}
+			pending[req.stream] = ps
+		}
+		switch {
+		case ps.tombstoned:
+			req.err = fmt.Errorf("%w: %q", eventstore.ErrStreamDeleted, req.stream)
+			continue
+		case !req.expected.Check(ps.version):
+			req.err = fmt.Errorf("%w: %q is at version %d, expected %v", eventstore.ErrConflict, req.stream, ps.version, req.expected)
+			continue
+		}
+		if req.tombstone {
+			buf = appendTombstoneRecord(buf, req.stream)
+			count++
+			ps.tombstoned = true
+			accepted = append(accepted, req)
+			continue
+		}
+		for i := range req.events {
+			ps.version++
+			pos++
+			start := len(buf)
+			buf = appendEventRecord(buf, req.stream, ps.version, now, &req.events[i], req.ids[i])
+			places = append(places, placed{start, len(buf) - start})
+			ps.added = append(ps.added, pos)
+			count++
+		}
+		req.res = eventstore.AppendResult{Version: ps.version, Position: pos}
+		accepted = append(accepted, req)
+	}
+	if count > 0 {
+		sealBatch(buf, count, firstPos)
+		if err := s.write(buf); err != nil {
+			s.failed = fmt.Errorf("embedded store: write to %s failed, no more appends until restart: %w", s.path, err)
+			s.cfg.Logger.Error("embedded store: commit failed", "file", s.path, "err", err)
+			for _, req := range accepted {
+				req.err = s.failed
+			}
+			accepted = nil
+		}
+	}
+	s.batchBuf = buf
+	if len(accepted) > 0 {
+		base := s.end - int64(len(buf))
+		s.mu.Lock()
+		for _, p := range places {
+			s.offsets = append(s.offsets, base+int64(p.off))
+			s.lengths = append(s.lengths, uint32(p.length))
+		}
+		for name, ps := range pending {
+			if len(ps.added) == 0 && !ps.tombstoned {
+				continue
+			}
+			st := s.streams[name]
+			if st == nil {
+				st = &streamIndex{name: name}
+				s.streams[name] = st
+			}
+			if ps.tombstoned {
+				st.tombstoned = true
+				st.positions = nil
+				continue
+			}
+			st.positions = append(st.positions, ps.added...)
+		}
+		s.committed = pos
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.mu.Unlock()
+	}
+	for _, req := range batch {
+		close(req.done)
+	}
+}
+
+// write appends buf at the end of the log and makes it durable.
+func (s *Store) write(buf []byte) error {
+	need := s.end + int64(len(buf))
+	if !s.cfg.NoPrealloc && need > s.alloc {
+		grow := max(int64(preallocChunk), need-s.alloc)
+		if err := unix.Fallocate(int(s.file.Fd()), 0, s.alloc, grow); err == nil {
+			s.alloc += grow
+		}
+	}
+	if _, err := s.file.WriteAt(buf, s.end); err != nil {
+		return err
+	}
+	if err := unix.Fdatasync(int(s.file.Fd())); err != nil {
+		return err
+	}
+	s.end = need
+	s.alloc = max(s.alloc, need)
+	return nil
+}
+
+// ReadStream implements eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max int) ([]eventstore.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	st := s.streams[stream]
+	if st == nil || from >= int64(len(st.positions)) || max <= 0 {
+		tomb := st != nil && st.tombstoned
+		s.mu.RUnlock()
+		if tomb {
+			return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamDeleted, stream)
+		}
+		return nil, nil
+	}
+	from = maxInt64(from, 0)
+	end := min(int64(len(st.positions)), from+int64(max))
+	positions := st.positions[from:end:end]
+	locs := make([]loc, len(positions))
+	for i, p := range positions {
+		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p}
+	}
+	name := st.name
+	s.mu.RUnlock()
+	return s.readLocs(locs, name)
+}
+
+// intern returns the index's copy of a stream name, so that reading the
+// global order does not allocate a name per event.
+func (s *Store) intern(name []byte) string {
+	s.mu.RLock()
+	st := s.streams[string(name)]
+	s.mu.RUnlock()
+	if st != nil {
+		return st.name
+	}
+	return string(name)
+}
+
+func maxInt64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+type loc struct {
+	off    int64
+	length uint32
+	pos    uint64
+}
+
+// readLocs reads the given records, coalescing neighbours into one read.
+func (s *Store) readLocs(locs []loc, stream string) ([]eventstore.Event, error) {
+	out := make([]eventstore.Event, 0, len(locs))
+	for i := 0; i < len(locs); {
+		j := i + 1
+		for j < len(locs) && locs[j].off == locs[j-1].off+int64(locs[j-1].length) {
+			j++
+		}
+		start, stop := locs[i].off, locs[j-1].off+int64(locs[j-1].length)
+		buf := make([]byte, stop-start)
+		if _, err := s.file.ReadAt(buf, start); err != nil {
+			return nil, fmt.Errorf("embedded store: read %s: %w", s.path, err)
+		}
+		for k := i; k < j; k++ {
+			n := locs[k].length
+			e, err := s.decode(buf[:n], locs[k].pos, stream)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+			buf = buf[n:]
+		}
+		i = j
+	}
+	return out, nil
+}
+
+func (s *Store) decode(b []byte, pos uint64, stream string) (eventstore.Event, error) {
+	r, err := parseRecord(b)
+	if err != nil || r.kind != recordEvent {
+		return eventstore.Event{}, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, pos)
+	}
+	if stream == "" {
+		stream = s.intern(r.stream)
+	}
+	return eventstore.Event{
+		ID:       uuid.UUID(r.id).String(),
+		Type:     string(r.typ),
+		Stream:   stream,
+		Version:  r.version,
+		Position: pos,
+		Recorded: time.Unix(0, r.recorded).UTC(),
+		Data:     r.data,
+		Metadata: r.meta,
+	}, nil
+}
+
+// ReadAll implements eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, after uint64, max int) ([]eventstore.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	committed := s.committed
+	if after >= committed || max <= 0 {
+		s.mu.RUnlock()
+		return nil, nil
+	}
+	last := min(committed, after+uint64(max))
+	locs := make([]loc, 0, last-after)
+	for p := after + 1; p <= last; p++ {
+		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p})
+	}
+	s.mu.RUnlock()
+	return s.readLocs(locs, "")
+}
+
+// SubscribeAll implements eventstore.Store.
+func (s *Store) SubscribeAll(ctx context.Context, after uint64) (eventstore.Subscription, error) {
+	select {
+	case <-s.closing:
+		return nil, eventstore.ErrClosed
+	default:
+	}
+	return &subscription{s: s, after: after, closed: make(chan struct{})}, nil
+}
+
+type subscription struct {
+	s      *Store
+	after  uint64
+	once   sync.Once
+	closed chan struct{}
+}
+
+// Next implements eventstore.Subscription.
+func (sub *subscription) Next(ctx context.Context) ([]eventstore.Event, error) {
+	for {
+		select {
+		case <-sub.closed:
+			return nil, eventstore.ErrClosed
+		case <-sub.s.closing:
+			return nil, eventstore.ErrClosed
+		default:
+		}
+		sub.s.mu.RLock()
+		committed, notify := sub.s.committed, sub.s.notify
+		sub.s.mu.RUnlock()
+		if committed > sub.after {
+			evs, err := sub.s.ReadAll(ctx, sub.after, readChunk)
+			if err != nil {
+				return nil, err
+			}
+			sub.after = evs[len(evs)-1].Position
+			return evs, nil
+		}
+		select {
+		case <-notify:
+		case <-sub.closed:
+			return nil, eventstore.ErrClosed
+		case <-sub.s.closing:
+			return nil, eventstore.ErrClosed
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close implements eventstore.Subscription.
+func (sub *subscription) Close() error {
+	sub.once.Do(func() { close(sub.closed) })
+	return nil
+}
+
+// Position returns the last durable global position.
+func (s *Store) Position() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.committed
+}
+
+// Close stops the committer after the commit in progress, answers queued
+// appends with ErrClosed, and releases the files.
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.closing)
+		<-s.done
+		err = errors.Join(s.file.Close(), s.lock.Close())
+	})
+	return err
+}
