@@ -545,18 +545,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	return s.readLocs(locs, name)
 }
 
-// intern returns the index's copy of a stream name, so that reading the
-// global order does not allocate a name per event.
-func (s *Store) intern(name []byte) string {
-	s.mu.RLock()
-	st := s.streams[string(name)]
-	s.mu.RUnlock()
-	if st != nil {
-		return st.name
-	}
-	return string(name)
-}
-
 func maxInt64(a, b int64) int64 {
 	if a > b {
 		return a
@@ -573,6 +561,7 @@ type loc struct {
 // readLocs reads the given records, coalescing neighbours into one read.
 func (s *Store) readLocs(locs []loc, stream string) ([]eventstore.Event, error) {
 	out := make([]eventstore.Event, 0, len(locs))
+	types := map[string]string{}
 	for i := 0; i < len(locs); {
 		j := i + 1
 		for j < len(locs) && locs[j].off == locs[j-1].off+int64(locs[j-1].length) {
@@ -583,31 +572,54 @@ func (s *Store) readLocs(locs []loc, stream string) ([]eventstore.Event, error) 
 		if _, err := s.file.ReadAt(buf, start); err != nil {
 			return nil, fmt.Errorf("embedded store: read %s: %w", s.path, err)
 		}
+		if stream == "" {
+			// Stream names come from the index, so that reading the global
+			// order does not allocate one per event.
+			s.mu.RLock()
+		}
 		for k := i; k < j; k++ {
 			n := locs[k].length
-			e, err := s.decode(buf[:n], locs[k].pos, stream)
+			e, err := s.decode(buf[:n], locs[k].pos, stream, types)
 			if err != nil {
+				if stream == "" {
+					s.mu.RUnlock()
+				}
 				return nil, err
 			}
 			out = append(out, e)
 			buf = buf[n:]
+		}
+		if stream == "" {
+			s.mu.RUnlock()
 		}
 		i = j
 	}
 	return out, nil
 }
 
-func (s *Store) decode(b []byte, pos uint64, stream string) (eventstore.Event, error) {
+// decode parses the record of position pos. When stream is empty the name is
+// taken from the index, and the caller holds s.mu for reading. types interns
+// event type names.
+func (s *Store) decode(b []byte, pos uint64, stream string, types map[string]string) (eventstore.Event, error) {
 	r, err := parseRecord(b)
 	if err != nil || r.kind != recordEvent {
 		return eventstore.Event{}, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, pos)
 	}
 	if stream == "" {
-		stream = s.intern(r.stream)
+		if st := s.streams[string(r.stream)]; st != nil {
+			stream = st.name
+		} else {
+			stream = string(r.stream)
+		}
+	}
+	typ, ok := types[string(r.typ)]
+	if !ok {
+		typ = string(r.typ)
+		types[typ] = typ
 	}
 	return eventstore.Event{
 		ID:       uuid.UUID(r.id).String(),
-		Type:     string(r.typ),
+		Type:     typ,
 		Stream:   stream,
 		Version:  r.version,
 		Position: pos,

@@ -1,0 +1,24 @@
+# subledger's everyday commands. Tools (staticcheck, stripe-mock) are declared
+# in go.mod and run through `go tool`, so nothing needs installing by hand.
+GO ?= go
+
+.PHONY: run test bench lint build
+
+run:
+	$(GO) run ./cmd/subledger serve
+
+build:
+	$(GO) build -o bin/subledger ./cmd/subledger
+
+test:
+	$(GO) test -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./cmd/subledger bench append --writers 16 --streams 10000 --events-per-stream 10
+
+lint:
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./domain/... | grep '^github.com/aseptsoft/subledger' | grep -v '^github.com/aseptsoft/subledger/domain' || true); \
+	if [ -n "$$bad" ]; then echo "domain/ imports our own packages:"; echo "$$bad"; exit 1; fi
