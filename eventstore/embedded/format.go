@@ -44,6 +44,9 @@ const (
 	maxRecordBody = 64 << 20
 )
 
+// magicBytes is magic as it appears in the file.
+var magicBytes = []byte{0x31, 0x42, 0x4c, 0x53}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // errTorn means the bytes at an offset are not a complete, valid commit.

@@ -13,6 +13,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,9 @@ type Config struct {
 	Logger *slog.Logger
 	// NoPrealloc turns off preallocation of the log file (for measuring).
 	NoPrealloc bool
+
+	// onSync, in tests, learns the log's durable length after each commit.
+	onSync func(end int64)
 }
 
 type streamIndex struct {
@@ -171,6 +175,11 @@ func (s *Store) recover() error {
 		}
 		h, zero, herr := parseHeader(hdr[:min(int64(headerSize), size-off)])
 		if zero {
+			// The preallocated end of the log, unless a commit follows:
+			// then zeros replaced acknowledged data.
+			if next, ok := s.findValidCommit(off, size); ok {
+				return &corruptError{s.path, off, fmt.Sprintf("zeros where a commit belongs, and a valid commit follows at byte %d", next)}
+			}
 			break
 		}
 		if herr == nil && off+headerSize+int64(h.payloadLen) <= size {
@@ -201,9 +210,10 @@ func (s *Store) recover() error {
 		}
 		s.cfg.Logger.Warn("embedded store: discarding a torn commit after the last acknowledged one",
 			"file", s.path, "offset", off, "bytes", size-off)
-		if err := s.zeroFrom(off, size); err != nil {
+		if err := s.cutTail(off); err != nil {
 			return fmt.Errorf("embedded store: cut torn tail of %s: %w", s.path, err)
 		}
+		size = off
 		break
 	}
 	s.end = off
@@ -220,9 +230,11 @@ func (s *Store) findValidCommit(from, size int64) (int64, bool) {
 	for base := from; base < size; base += window {
 		n, _ := s.file.ReadAt(buf, base)
 		for i := 0; i+4 <= n; i++ {
-			if buf[i] != 0x31 || buf[i+1] != 0x42 || buf[i+2] != 0x4c || buf[i+3] != 0x53 {
-				continue
+			k := bytes.Index(buf[i:n], magicBytes)
+			if k < 0 {
+				break
 			}
+			i += k
 			off := base + int64(i)
 			if _, err := s.file.ReadAt(hdr, off); err != nil {
 				continue
@@ -243,15 +255,12 @@ func (s *Store) findValidCommit(from, size int64) (int64, bool) {
 	return 0, false
 }
 
-// zeroFrom overwrites [off, size) with zeros and syncs, so that the torn
-// bytes cannot be mistaken for a commit later.
-func (s *Store) zeroFrom(off, size int64) error {
-	zeros := make([]byte, 1<<20)
-	for p := off; p < size; p += int64(len(zeros)) {
-		n := min(int64(len(zeros)), size-p)
-		if _, err := s.file.WriteAt(zeros[:n], p); err != nil {
-			return err
-		}
+// cutTail truncates the log at off and syncs, so that the torn bytes cannot
+// be mistaken for a commit later. Preallocation extends the file again on
+// the next commit.
+func (s *Store) cutTail(off int64) error {
+	if err := s.file.Truncate(off); err != nil {
+		return err
 	}
 	return unix.Fdatasync(int(s.file.Fd()))
 }
@@ -515,6 +524,9 @@ func (s *Store) write(buf []byte) error {
 	}
 	s.end = need
 	s.alloc = max(s.alloc, need)
+	if s.cfg.onSync != nil {
+		s.cfg.onSync(need)
+	}
 	return nil
 }
 

@@ -1,0 +1,220 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/aseptsoft/subledger/eventstore"
+)
+
+func fill(t *testing.T, s *Store, commits int) []eventstore.Event {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < commits; i++ {
+		_, err := s.Append(ctx, fmt.Sprintf("s-%d", i%3), eventstore.Any(),
+			eventstore.EventData{ID: uuid.NewString(), Type: "T", Data: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ReadAll(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+func TestOpenDamagedLog(t *testing.T) {
+	cases := []struct {
+		name string
+		// damage changes the log file, given its bytes up to the end of the
+		// last commit and the offsets where commits start.
+		damage func(b []byte, commits []int64) []byte
+		// keep is how many of the 10 events must be there after opening;
+		// -1 means opening must fail.
+		keep int
+	}{
+		{"garbage_after_the_last_commit_keeps_every_event", func(b []byte, _ []int64) []byte {
+			return append(b, []byte("\x07\x00garbage that is no commit at all")...)
+		}, 10},
+		{"half_written_last_commit_is_discarded", func(b []byte, c []int64) []byte {
+			return b[:c[9]+(int64(len(b))-c[9])/2]
+		}, 9},
+		{"header_only_last_commit_is_discarded", func(b []byte, c []int64) []byte {
+			return b[:c[9]+headerSize]
+		}, 9},
+		{"flipped_byte_in_the_last_commit_is_a_torn_tail", func(b []byte, c []int64) []byte {
+			b[len(b)-3] ^= 0xff
+			return b
+		}, 9},
+		{"flipped_byte_in_an_early_commit_fails_to_open", func(b []byte, c []int64) []byte {
+			b[c[3]+headerSize+5] ^= 0xff
+			return b
+		}, -1},
+		{"zeroed_early_commit_fails_to_open", func(b []byte, c []int64) []byte {
+			for i := c[2]; i < c[3]; i++ {
+				b[i] = 0
+			}
+			return b
+		}, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var commits []int64
+			s, err := Open(dir, Config{NoPrealloc: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fill(t, s, 10)
+			s.Close()
+			path := filepath.Join(dir, LogFile)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := int64(0); off < int64(len(b)); {
+				h, _, err := parseHeader(b[off:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				commits = append(commits, off)
+				off += headerSize + int64(h.payloadLen)
+			}
+			if len(commits) != 10 {
+				t.Fatalf("%d commits, want 10", len(commits))
+			}
+			if err := os.WriteFile(path, c.damage(b, commits), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err = Open(dir, Config{})
+			if c.keep < 0 {
+				var ce *corruptError
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "corrupt at byte") {
+					t.Fatalf("open = %v, want an error naming %s and the damage", err, path)
+				}
+				after, _ := os.ReadFile(path)
+				if len(after) < int(commits[9]) {
+					t.Fatalf("a failed open cut the file to %d bytes", len(after))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			defer s.Close()
+			got, err := s.ReadAll(context.Background(), 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != c.keep {
+				t.Fatalf("%d events after opening, want %d", len(got), c.keep)
+			}
+			for i := range got {
+				if got[i].ID != want[i].ID || got[i].Position != want[i].Position {
+					t.Fatalf("event %d changed", i)
+				}
+			}
+			// The store keeps working at the right position.
+			r, err := s.Append(context.Background(), "after", eventstore.NoStream(), eventstore.EventData{ID: uuid.NewString(), Type: "T"})
+			if err != nil || r.Position != uint64(c.keep+1) {
+				t.Fatalf("append after opening: position %d, err %v; want %d", r.Position, err, c.keep+1)
+			}
+		})
+	}
+}
+
+// TestPowerLoss simulates losing every write that was not yet synced: while
+// writers append, it copies only the bytes known to be durable, adds garbage
+// where unsynced bytes were, opens the copy and requires every event
+// acknowledged before the copy.
+func TestPowerLoss(t *testing.T) {
+	dir := t.TempDir()
+	var synced atomic.Int64
+	s, err := Open(dir, Config{onSync: func(end int64) { synced.Store(end) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mu sync.Mutex
+	acked := map[uint64]string{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := uuid.NewString()
+				r, err := s.Append(context.Background(), fmt.Sprintf("w%d", w), eventstore.Any(), eventstore.EventData{ID: id, Type: "P", Data: []byte(`{}`)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				acked[r.Position] = id
+				mu.Unlock()
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	path := filepath.Join(dir, LogFile)
+	for round := 0; round < 20; round++ {
+		// Everything acknowledged now is within the synced length read after.
+		mu.Lock()
+		snapshot := make(map[uint64]string, len(acked))
+		for p, id := range acked {
+			snapshot[p] = id
+		}
+		mu.Unlock()
+		end := synced.Load()
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		durable := make([]byte, end)
+		if _, err := f.ReadAt(durable, 0); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		lost := make([]byte, rng.IntN(2048))
+		for i := range lost {
+			lost[i] = byte(rng.Uint32())
+		}
+		copyDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(copyDir, LogFile), append(durable, lost...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Open(copyDir, Config{})
+		if err != nil {
+			t.Fatalf("round %d: open after power loss: %v", round, err)
+		}
+		all, err := c.ReadAll(context.Background(), 0, 1<<30)
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, id := range snapshot {
+			if p > uint64(len(all)) || all[p-1].ID != id {
+				t.Fatalf("round %d: acknowledged event at position %d lost after power loss (%d events survived)", round, p, len(all))
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
