@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -179,9 +180,11 @@ func appendGarbage(t *testing.T, dir string, rng *rand.Rand) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	end := len(b)
-	for end > 0 && b[end-1] == 0 {
-		end--
+	// Walk the commits (32-byte headers with the payload length at bytes
+	// 4-8) to the end of the last one; trailing zeros may belong to it.
+	end := 0
+	for end+32 <= len(b) && binary.LittleEndian.Uint32(b[end:]) != 0 {
+		end += 32 + int(binary.LittleEndian.Uint32(b[end+4:]))
 	}
 	var junk []byte
 	switch rng.IntN(3) {
