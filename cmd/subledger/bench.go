@@ -46,6 +46,7 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	perStream := fs.Int("events-per-stream", 10, "events per stream")
 	eventSize := fs.Int("event-size", 500, "bytes of data and metadata per event")
 	reads := fs.Int("stream-reads", 1000, "random whole-stream reads to time")
+	calibrate := fs.Duration("calibrate", 3*time.Second, "time to measure each of the disk's own limits")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,10 +65,10 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	// The disk's own limits, measured in the same run on the same disk.
 	var err error
-	if res.DiskFdatasyncPerS, err = measureFdatasync(*dir, 2*time.Second); err != nil {
+	if res.DiskFdatasyncPerS, err = measureFdatasync(*dir, *calibrate); err != nil {
 		return err
 	}
-	if res.DiskGroupCommitPerS, err = measureGroupCommit(*dir, *writers, *eventSize, 3*time.Second); err != nil {
+	if res.DiskGroupCommitPerS, err = measureGroupCommit(*dir, *writers, *eventSize, *calibrate); err != nil {
 		return err
 	}
 
