@@ -123,11 +123,11 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	res.AppendsPerS = float64(total) / time.Since(start).Seconds()
 	// The machine is shared and noisy: the limit is measured before and
 	// after the store's run, and the ratio is against their mean.
-	after, err := measureGroupCommit(*dir, *writers, *eventSize, *calibrate)
+	limitAfter, err := measureGroupCommit(*dir, *writers, *eventSize, *calibrate)
 	if err != nil {
 		return err
 	}
-	res.DiskGroupCommitPerS = (res.DiskGroupCommitPerS + after) / 2
+	res.DiskGroupCommitPerS = (res.DiskGroupCommitPerS + limitAfter) / 2
 	res.RatioToGroupCommit = res.AppendsPerS / res.DiskGroupCommitPerS
 
 	// Replay the whole global order.
