@@ -147,10 +147,11 @@ type Store interface {
 	Append(ctx context.Context, stream string, expected ExpectedVersion, events ...EventData) (AppendResult, error)
 	// ReadStream returns up to max events of stream with version >= from,
 	// oldest first. A stream without events, or a read past its end, returns
-	// no events and no error; a tombstoned stream returns ErrStreamDeleted.
+	// no events and no error; a tombstoned stream returns ErrStreamDeleted;
+	// from < 0 or max <= 0 is ErrInvalid.
 	ReadStream(ctx context.Context, stream string, from int64, max int) ([]Event, error)
 	// ReadAll returns up to max events with global position > after, in
-	// global order.
+	// global order; max <= 0 is ErrInvalid.
 	ReadAll(ctx context.Context, after uint64, max int) ([]Event, error)
 	// SubscribeAll delivers every event with global position > after: first
 	// the stored ones, then new ones as they become durable, with no gap and

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aseptsoft/subledger/eventstore/esdb/esdbtest"
 )
 
 func TestBenchAppendPrintsOneJSONLine(t *testing.T) {
@@ -38,6 +40,19 @@ func TestBenchAppendPrintsOneJSONLine(t *testing.T) {
 }
 
 func TestServeAnswersHealthzAndStopsOnCancel(t *testing.T) {
+	cases := []struct {
+		name  string
+		store func(t *testing.T) string
+	}{
+		{"embedded_store", func(*testing.T) string { return "embedded" }},
+		{"esdb_store_on_the_in_process_server", func(t *testing.T) string { return esdbtest.Start(t) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { testServe(t, c.store(t)) })
+	}
+}
+
+func testServe(t *testing.T, store string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +62,7 @@ func TestServeAnswersHealthzAndStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir()}, &logs) }()
+	go func() { done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, &logs) }()
 	var res *http.Response
 	for i := 0; i < 100; i++ {
 		if res, err = http.Get(fmt.Sprintf("http://%s/healthz", addr)); err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/aseptsoft/subledger/api"
 	"github.com/aseptsoft/subledger/eventstore"
 	"github.com/aseptsoft/subledger/eventstore/embedded"
+	"github.com/aseptsoft/subledger/eventstore/esdb"
 )
 
 // serveConfig is the server's configuration; defaults work for a developer
@@ -79,7 +80,9 @@ func openStore(ctx context.Context, cfg serveConfig, logger *slog.Logger) (event
 	switch storeKind(cfg.Store) {
 	case "embedded":
 		return embedded.Open(cfg.DataDir, embedded.Config{Logger: logger})
+	case "esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover", "kdb", "kdb+discover":
+		return esdb.Open(ctx, cfg.Store)
 	default:
-		return nil, fmt.Errorf("--store: unsupported store %q (use embedded)", storeKind(cfg.Store))
+		return nil, fmt.Errorf("--store: unsupported store %q (use embedded, esdb:// or kurrentdb://)", storeKind(cfg.Store))
 	}
 }

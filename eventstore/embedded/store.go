@@ -535,9 +535,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if from < 0 || max <= 0 {
+		return nil, fmt.Errorf("%w: read of %q from version %d, max %d", eventstore.ErrInvalid, stream, from, max)
+	}
 	s.mu.RLock()
 	st := s.streams[stream]
-	if st == nil || from >= int64(len(st.positions)) || max <= 0 {
+	if st == nil || from >= int64(len(st.positions)) {
 		tomb := st != nil && st.tombstoned
 		s.mu.RUnlock()
 		if tomb {
@@ -545,7 +548,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 		}
 		return nil, nil
 	}
-	from = maxInt64(from, 0)
 	end := min(int64(len(st.positions)), from+int64(max))
 	positions := st.positions[from:end:end]
 	locs := make([]loc, len(positions))
@@ -555,13 +557,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	name := st.name
 	s.mu.RUnlock()
 	return s.readLocs(locs, name)
-}
-
-func maxInt64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 type loc struct {
@@ -646,9 +641,12 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, max int) ([]eventstor
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if max <= 0 {
+		return nil, fmt.Errorf("%w: read all with max %d", eventstore.ErrInvalid, max)
+	}
 	s.mu.RLock()
 	committed := s.committed
-	if after >= committed || max <= 0 {
+	if after >= committed {
 		s.mu.RUnlock()
 		return nil, nil
 	}

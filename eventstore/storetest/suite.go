@@ -372,6 +372,14 @@ func testReadStreamRanges(t *testing.T, b Backend) {
 		{"far_past_the_end_is_empty", p + "r", 1000, 100, 0, 0},
 		{"missing_stream_is_empty", p + "nothing", 0, 100, 0, 0},
 	}
+	for _, bad := range []struct {
+		from int64
+		max  int
+	}{{-1, 10}, {0, 0}, {0, -1}} {
+		if _, err := s.ReadStream(ctx, p+"r", bad.from, bad.max); !errors.Is(err, eventstore.ErrInvalid) {
+			t.Fatalf("read from %d max %d: %v, want ErrInvalid", bad.from, bad.max, err)
+		}
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := s.ReadStream(ctx, c.stream, c.from, c.max)
@@ -423,6 +431,9 @@ func testReadAllRanges(t *testing.T, b Backend) {
 			t.Fatalf("read past the end returned %d events (err %v), want none", len(end), err)
 		}
 	}
+	if _, err := s.ReadAll(ctx, before, 0); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Fatalf("read all with max 0: %v, want ErrInvalid", err)
+	}
 	far, err := s.ReadAll(ctx, last+1<<40, 10)
 	if err != nil || len(far) != 0 {
 		t.Fatalf("read far past the end returned %d events (err %v), want none", len(far), err)
@@ -438,13 +449,11 @@ func testSubscribe(t *testing.T, b Backend, fromMiddle bool) {
 	before := mark(t, s, p)
 	const writers, per = 4, 50
 	// Half of the events exist before the subscription starts.
-	var ids []string
 	for i := 0; i < writers*per/2; i++ {
 		e := ev("Sub", fmt.Sprint(i))
 		if _, err := s.Append(ctx, fmt.Sprintf("%spre%d", p, i%3), eventstore.Any(), e); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, e.ID)
 	}
 	start := before
 	wantFrom := 0
@@ -460,7 +469,6 @@ func testSubscribe(t *testing.T, b Backend, fromMiddle bool) {
 	defer sub.Close()
 
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -472,9 +480,6 @@ func testSubscribe(t *testing.T, b Backend, fromMiddle bool) {
 					errs <- err
 					return
 				}
-				mu.Lock()
-				ids = append(ids, e.ID)
-				mu.Unlock()
 			}
 		}()
 	}
