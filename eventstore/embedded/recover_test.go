@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -217,4 +218,41 @@ func TestPowerLoss(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestCloseAnswersEveryAppend closes the store while writers append: every
+// append returns, acknowledged or ErrClosed, and nothing hangs.
+func TestCloseAnswersEveryAppend(t *testing.T) {
+	for round := 0; round < 200; round++ {
+		s, err := Open(t.TempDir(), Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for w := 0; w < 32; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					_, err := s.Append(context.Background(), fmt.Sprintf("w%d", w), eventstore.Any(), eventstore.EventData{ID: uuid.NewString(), Type: "C"})
+					if errors.Is(err, eventstore.ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		s.Close()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: appends still waiting 10 s after Close", round)
+		}
+	}
 }

@@ -352,6 +352,15 @@ func (s *Store) submit(ctx context.Context, req *appendReq) error {
 	select {
 	case <-req.done:
 		return req.err
+	case <-s.done:
+		// The committer stopped; a request queued after its last look at
+		// the queue is never answered by it.
+		select {
+		case <-req.done:
+			return req.err
+		default:
+			return eventstore.ErrClosed
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
