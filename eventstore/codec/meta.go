@@ -1,0 +1,131 @@
+package codec
+
+import (
+	"encoding/base64"
+	"encoding/json"
+)
+
+// metaFields is parsed metadata. Its strings share one copy of the
+// metadata bytes.
+type metaFields struct {
+	actor, request, correlation string
+	causation                   string
+	version                     int
+	subject, keyID              string
+	binding                     [bindingSize]byte
+	bindingLen                  int // -1: present but not 16 bytes of base64
+}
+
+// parseMeta reads the metadata the codec writes. A flat object of ASCII
+// strings without escapes and one small integer is read by a hand-written
+// scanner (the replay hot path); anything else goes through encoding/json.
+func parseMeta(b []byte) (metaFields, error) {
+	if m, ok := parseMetaFast(b); ok {
+		return m, nil
+	}
+	var j metaJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return metaFields{}, err
+	}
+	m := metaFields{actor: j.Actor, request: j.RequestID, correlation: j.CorrelationID, causation: j.CausationID,
+		version: j.SchemaVersion, subject: j.SubjectID, keyID: j.KeyID}
+	switch len(j.Binding) {
+	case 0:
+	case bindingSize:
+		m.bindingLen = copy(m.binding[:], j.Binding)
+	default:
+		m.bindingLen = -1
+	}
+	return m, nil
+}
+
+func parseMetaFast(b []byte) (m metaFields, ok bool) {
+	s := string(b) // one copy; every field is a substring of it
+	i, n := 0, len(s)
+	if n < 2 || s[0] != '{' {
+		return m, false
+	}
+	i = 1
+	if s[i] == '}' {
+		return m, i+1 == n
+	}
+	for {
+		key, j, ok := fastString(s, i)
+		if !ok || j >= n || s[j] != ':' {
+			return m, false
+		}
+		i = j + 1
+		if i >= n {
+			return m, false
+		}
+		if key == "schema_version" {
+			v, j := 0, i
+			for j < n && s[j] >= '0' && s[j] <= '9' && j-i < 6 {
+				v = v*10 + int(s[j]-'0')
+				j++
+			}
+			if j == i || (s[i] == '0' && j-i > 1) {
+				return m, false
+			}
+			m.version, i = v, j
+		} else {
+			val, j, ok := fastString(s, i)
+			if !ok {
+				return m, false
+			}
+			switch key {
+			case "actor":
+				m.actor = val
+			case "request_id":
+				m.request = val
+			case "correlation_id":
+				m.correlation = val
+			case "causation_id":
+				m.causation = val
+			case "subject_id":
+				m.subject = val
+			case "key_id":
+				m.keyID = val
+			case "binding":
+				var buf [bindingSize + 2]byte
+				m.bindingLen = -1
+				if base64.StdEncoding.DecodedLen(len(val)) <= len(buf) {
+					if k, err := base64.StdEncoding.Decode(buf[:], []byte(val)); err == nil && k == bindingSize {
+						m.bindingLen = copy(m.binding[:], buf[:k])
+					}
+				}
+			default:
+				return m, false
+			}
+			i = j
+		}
+		if i >= n {
+			return m, false
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case '}':
+			return m, i+1 == n
+		default:
+			return m, false
+		}
+	}
+}
+
+// fastString reads a JSON string at s[i] made of printable ASCII without
+// escapes; it returns the content and the index after the closing quote.
+func fastString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", i, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			return s[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return "", i, false
+		}
+	}
+	return "", i, false
+}

@@ -1,0 +1,288 @@
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+const (
+	keySize     = 32
+	keyIDBytes  = 8
+	nonceSize   = 12
+	tagSize     = 16
+	wrappedSize = nonceSize + keySize + tagSize
+	bindingSize = 16
+)
+
+// core is what both backends share: the master key, the binding secret, the
+// cache of unwrapped keys, the set of forgotten subjects and the injected
+// clock and random source.
+type core struct {
+	now          func() time.Time
+	random       io.Reader
+	randMu       sync.Mutex
+	cacheSize    int
+	ledgerStream string
+
+	master  MasterKey
+	wrapper cipher.AEAD
+	binding []byte
+	macs    sync.Pool // *macState
+
+	mu         sync.RWMutex
+	cache      map[string]*DataKey
+	forgotten  map[string]struct{}
+	ledgerNext int64 // the next ledger version not yet applied
+	closed     bool
+}
+
+type macState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+func newCore(master MasterKey, cfg Config) (*core, error) {
+	w, err := master.aead()
+	if err != nil {
+		return nil, err
+	}
+	c := &core{
+		now:          cfg.Now,
+		random:       cfg.Rand,
+		cacheSize:    cfg.CacheSize,
+		ledgerStream: cfg.LedgerStream,
+		master:       master,
+		wrapper:      w,
+		cache:        make(map[string]*DataKey),
+		forgotten:    make(map[string]struct{}),
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.random == nil {
+		c.random = rand.Reader
+	}
+	if c.cacheSize <= 0 {
+		c.cacheSize = DefaultCacheSize
+	}
+	if c.ledgerStream == "" {
+		c.ledgerStream = LedgerStream
+	}
+	return c, nil
+}
+
+// setBinding installs the unwrapped binding secret.
+func (c *core) setBinding(secret []byte) {
+	c.binding = secret
+	c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, c.binding)} }
+}
+
+func (c *core) read(b []byte) error {
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	_, err := io.ReadFull(c.random, b)
+	return err
+}
+
+func (c *core) newEventID() (string, error) {
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	id, err := uuid.NewRandomFromReader(c.random)
+	if err != nil {
+		return "", fmt.Errorf("keyring: generating an event id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// newKey draws fresh key material and a key id.
+func (c *core) newKey() (key []byte, keyID string, err error) {
+	b := make([]byte, keySize+keyIDBytes)
+	if err := c.read(b); err != nil {
+		return nil, "", fmt.Errorf("keyring: generating a data key: %w", err)
+	}
+	return b[:keySize], hex.EncodeToString(b[keySize:]), nil
+}
+
+func wrapAAD(label, subject, keyID string) []byte {
+	aad := make([]byte, 0, len(label)+len(subject)+len(keyID)+1)
+	aad = append(aad, label...)
+	aad = append(aad, subject...)
+	aad = append(aad, 0)
+	return append(aad, keyID...)
+}
+
+// wrap seals secret under the master key; the result is nonce || ciphertext.
+func (c *core) wrap(secret, aad []byte) ([]byte, error) {
+	out := make([]byte, nonceSize, nonceSize+len(secret)+tagSize)
+	if err := c.read(out); err != nil {
+		return nil, fmt.Errorf("keyring: generating a nonce: %w", err)
+	}
+	return c.wrapper.Seal(out, out[:nonceSize], secret, aad), nil
+}
+
+func (c *core) unwrap(wrapped, aad []byte) ([]byte, error) {
+	if len(wrapped) < nonceSize+tagSize {
+		return nil, fmt.Errorf("%w: wrapped key too short", ErrCorrupt)
+	}
+	return c.wrapper.Open(nil, wrapped[:nonceSize], wrapped[nonceSize:], aad)
+}
+
+func (c *core) wrapKey(subject, keyID string, key []byte) ([]byte, error) {
+	return c.wrap(key, wrapAAD(labelWrapKey, subject, keyID))
+}
+
+// unwrapKey turns a stored wrapped key into a DataKey.
+func (c *core) unwrapKey(subject, keyID string, wrapped []byte) (*DataKey, error) {
+	key, err := c.unwrap(wrapped, wrapAAD(labelWrapKey, subject, keyID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the data key %s of subject %s does not unwrap", ErrCorrupt, keyID, subject)
+	}
+	defer clear(key)
+	return newDataKey(subject, keyID, key)
+}
+
+func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	return &DataKey{subject: subject, id: keyID, fingerprint: fingerprint(key), aead: g}, nil
+}
+
+func fingerprint(key []byte) string {
+	h := sha256.New()
+	h.Write([]byte(labelFingerprint))
+	h.Write(key)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// bind computes Ring.Bind.
+func (c *core) bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte {
+	m := c.macs.Get().(*macState)
+	b := append(m.buf[:0], eventID[:]...)
+	for _, s := range [...]string{subject, keyID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(sealed)))
+	m.h.Reset()
+	m.h.Write(b)
+	m.h.Write(sealed)
+	sum := m.h.Sum(m.sum[:0])
+	dst = append(dst, sum[:bindingSize]...)
+	m.buf = b
+	c.macs.Put(m)
+	return dst
+}
+
+// cached returns the cached key of subject, nil when it is not cached, and
+// ErrForgotten when the subject is forgotten.
+func (c *core) cached(subject string) (*DataKey, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := c.forgotten[subject]; ok {
+		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
+	}
+	return c.cache[subject], nil
+}
+
+// put caches k unless its subject was forgotten meanwhile. Callers hold no lock.
+func (c *core) put(k *DataKey) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.forgotten[k.subject]; ok {
+		return fmt.Errorf("%w: %s", ErrForgotten, k.subject)
+	}
+	if len(c.cache) >= c.cacheSize {
+		for s := range c.cache {
+			delete(c.cache, s)
+			break
+		}
+	}
+	c.cache[k.subject] = k
+	return nil
+}
+
+// markForgotten drops subject's key from the cache and remembers that it is
+// forgotten. It reports whether the subject was new to the set.
+func (c *core) markForgotten(subject string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cache, subject)
+	if _, ok := c.forgotten[subject]; ok {
+		return false
+	}
+	c.forgotten[subject] = struct{}{}
+	return true
+}
+
+func (c *core) isForgotten(subject string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.forgotten[subject]
+	return ok
+}
+
+// seenLedger records that ledger versions below next were applied.
+func (c *core) seenLedger(next int64) {
+	c.mu.Lock()
+	if next > c.ledgerNext {
+		c.ledgerNext = next
+	}
+	c.mu.Unlock()
+}
+
+func (c *core) ledgerFrom() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ledgerNext
+}
+
+// keyFor checks a cached or loaded key against the key id an event names.
+func keyFor(k *DataKey, subject, keyID string) (*DataKey, error) {
+	if k.id != keyID {
+		return nil, fmt.Errorf("%w: subject %s has no key %q", ErrUnknownKey, subject, keyID)
+	}
+	return k, nil
+}
+
+func (c *core) checkOpen() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *core) close() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.closed = true
+	clear(c.cache)
+	return true
+}

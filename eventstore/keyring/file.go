@@ -1,0 +1,589 @@
+package keyring
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/aseptsoft/subledger/eventstore"
+)
+
+// SlotFile is the name of a FileRing's only file inside its directory.
+//
+// Layout: a 4096-byte header (magic, format version, slot size, the master
+// key's key-check value, the wrapped binding secret, creation time, CRC-32C),
+// then fixed-size 256-byte slots, one per subject ever seen, each with its
+// own CRC-32C. A live slot holds the subject id, the key id, the key's
+// fingerprint and the wrapped key; Forget overwrites the whole slot in place
+// with a tombstone (subject id, key id, fingerprint, times, zeros where the
+// wrapped key was) and fsyncs before it returns. The file is never copied,
+// compacted or journaled by the ring, so once Forget returns the wrapped key
+// exists in no file of the ring's directory. (A copy-on-write file system
+// such as btrfs or ZFS, or a file system journaling data blocks, may keep
+// the old block on the device below the file level; keep the data
+// directory on ext4/xfs with the default ordered data mode, or on an
+// encrypted volume.)
+const SlotFile = "keys.slots"
+
+const (
+	headerSize  = 4096
+	slotSize    = 256
+	fileMagic   = "SUBLKEYR"
+	fileVersion = 1
+
+	slotEmpty     = 0
+	slotLive      = 1
+	slotForgotten = 2
+
+	// slot field offsets
+	offState     = 0
+	offSubjLen   = 1
+	offCreated   = 2
+	offForgotten = 10
+	offKeyID     = 18
+	offFP        = 26
+	offWrapped   = 42
+	offSubject   = offWrapped + wrappedSize // 102
+	offSlotCRC   = slotSize - 4
+	fpBytes      = 16
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// slot is the in-memory index entry of one slot of the file.
+type slot struct {
+	index     int
+	state     byte
+	keyID     string
+	fp        string
+	created   int64
+	forgotten int64
+	wrapped   []byte
+}
+
+// FileRing is the embedded deployment's key ring: one slot file in a
+// directory of the data directory, with its erasure ledger in the embedded
+// event store. Only one process opens a directory at a time (an exclusive
+// lock on the file).
+type FileRing struct {
+	c     *core
+	path  string
+	f     *os.File
+	store eventstore.Store
+
+	wmu   sync.Mutex // serializes writes to the file
+	imu   sync.RWMutex
+	slots map[string]*slot
+	free  []int // indexes of empty slots
+	n     int   // number of slots in the file
+}
+
+// FileRingExists reports whether dir holds a FileRing's data, so that a
+// caller decides whether a missing master key file may be created.
+func FileRingExists(dir string) (bool, error) {
+	st, err := os.Stat(filepath.Join(dir, SlotFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("keyring: %w", err)
+	}
+	return st.Size() > 0, nil
+}
+
+// OpenFileRing opens the FileRing in dir (creating dir and an empty ring when
+// there is none), checks master against the ring's key-check value, and
+// re-applies the erasure ledger kept in store: every subject the ledger
+// names is forgotten, and a live slot for it (from a restored backup, or a
+// Forget interrupted by a crash) is wiped before OpenFileRing returns. The
+// ring does not close store.
+func OpenFileRing(ctx context.Context, dir string, master MasterKey, store eventstore.Store, cfg Config) (*FileRing, error) {
+	c, err := newCore(master, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("keyring: a file ring needs an event store for its erasure ledger")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	path := filepath.Join(dir, SlotFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("keyring: %s is in use by another process: %w", path, err)
+	}
+	r := &FileRing{c: c, path: path, f: f, store: store, slots: make(map[string]*slot)}
+	if err := r.load(ctx, dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *FileRing) load(ctx context.Context, dir string) error {
+	st, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	if st.Size() == 0 {
+		if err := r.create(dir); err != nil {
+			return err
+		}
+	} else if err := r.readHeader(); err != nil {
+		return err
+	}
+	if err := r.readSlots(); err != nil {
+		return err
+	}
+	// Re-apply the ledger: wipe every live slot of a forgotten subject.
+	var wipe []string
+	next, err := r.c.readLedger(ctx, r.store, 0, func(e Erasure) error {
+		if r.c.markForgotten(e.SubjectID) {
+			if s := r.slots[e.SubjectID]; s != nil && s.state == slotLive {
+				wipe = append(wipe, e.SubjectID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.c.seenLedger(next)
+	// A tombstone alone keeps its subject forgotten, even without the ledger.
+	for subject, s := range r.slots {
+		if s.state == slotForgotten {
+			r.c.markForgotten(subject)
+		}
+	}
+	if len(wipe) > 0 {
+		r.wmu.Lock()
+		defer r.wmu.Unlock()
+		now := r.c.now().UnixNano()
+		for _, subject := range wipe {
+			if err := r.writeTombstone(subject, now); err != nil {
+				return err
+			}
+		}
+		if err := r.f.Sync(); err != nil {
+			return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
+		}
+	}
+	return nil
+}
+
+func (r *FileRing) create(dir string) error {
+	secret := make([]byte, keySize)
+	if err := r.c.read(secret); err != nil {
+		return fmt.Errorf("keyring: generating the binding secret: %w", err)
+	}
+	wrapped, err := r.c.wrap(secret, []byte(labelWrapBinding))
+	if err != nil {
+		return err
+	}
+	h := make([]byte, headerSize)
+	copy(h[0:8], fileMagic)
+	binary.LittleEndian.PutUint32(h[8:12], fileVersion)
+	binary.LittleEndian.PutUint32(h[12:16], slotSize)
+	copy(h[16:32], r.c.master.kcv())
+	copy(h[32:32+wrappedSize], wrapped)
+	binary.LittleEndian.PutUint64(h[92:100], uint64(r.c.now().UnixNano()))
+	binary.LittleEndian.PutUint32(h[100:104], crc32.Checksum(h[:100], castagnoli))
+	if _, err := r.f.WriteAt(h, 0); err != nil {
+		return fmt.Errorf("keyring: writing %s: %w", r.path, err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("keyring: syncing %s: %w", dir, err)
+	}
+	r.c.setBinding(secret)
+	return nil
+}
+
+func (r *FileRing) readHeader() error {
+	h := make([]byte, headerSize)
+	if _, err := r.f.ReadAt(h, 0); err != nil {
+		return fmt.Errorf("%w: %s: reading the header: %v", ErrCorrupt, r.path, err)
+	}
+	if string(h[0:8]) != fileMagic {
+		return fmt.Errorf("%w: %s is not a key ring file", ErrCorrupt, r.path)
+	}
+	if crc32.Checksum(h[:100], castagnoli) != binary.LittleEndian.Uint32(h[100:104]) {
+		return fmt.Errorf("%w: %s: header checksum mismatch", ErrCorrupt, r.path)
+	}
+	if v := binary.LittleEndian.Uint32(h[8:12]); v != fileVersion {
+		return fmt.Errorf("%w: %s: unknown format version %d", ErrCorrupt, r.path, v)
+	}
+	if s := binary.LittleEndian.Uint32(h[12:16]); s != slotSize {
+		return fmt.Errorf("%w: %s: unknown slot size %d", ErrCorrupt, r.path, s)
+	}
+	if !hmac.Equal(h[16:32], r.c.master.kcv()) {
+		return fmt.Errorf("%w: the %s does not open the key ring %s", ErrWrongMasterKey, r.c.master, r.path)
+	}
+	secret, err := r.c.unwrap(h[32:32+wrappedSize], []byte(labelWrapBinding))
+	if err != nil {
+		return fmt.Errorf("%w: %s: the binding secret does not unwrap", ErrCorrupt, r.path)
+	}
+	r.c.setBinding(secret)
+	return nil
+}
+
+func (r *FileRing) readSlots() error {
+	st, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	size := st.Size() - headerSize
+	if size < 0 || size%slotSize != 0 {
+		return fmt.Errorf("%w: %s: size %d is not a header plus whole slots", ErrCorrupt, r.path, st.Size())
+	}
+	r.n = int(size / slotSize)
+	buf := make([]byte, 1024*slotSize)
+	var zero [slotSize]byte
+	for first := 0; first < r.n; first += 1024 {
+		cnt := min(1024, r.n-first)
+		b := buf[:cnt*slotSize]
+		if _, err := r.f.ReadAt(b, headerSize+int64(first)*slotSize); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrCorrupt, r.path, err)
+		}
+		for i := 0; i < cnt; i++ {
+			p := b[i*slotSize : (i+1)*slotSize]
+			idx := first + i
+			if bytes.Equal(p, zero[:]) {
+				r.free = append(r.free, idx)
+				continue
+			}
+			subject, s, err := decodeSlot(p)
+			if err != nil {
+				return fmt.Errorf("%w: %s: slot %d at offset %d: %v", ErrCorrupt, r.path, idx, headerSize+int64(idx)*slotSize, err)
+			}
+			s.index = idx
+			if _, dup := r.slots[subject]; dup {
+				return fmt.Errorf("%w: %s: subject %s has two slots", ErrCorrupt, r.path, subject)
+			}
+			r.slots[subject] = s
+		}
+	}
+	return nil
+}
+
+func decodeSlot(p []byte) (string, *slot, error) {
+	if crc32.Checksum(p[:offSlotCRC], castagnoli) != binary.LittleEndian.Uint32(p[offSlotCRC:]) {
+		return "", nil, errors.New("checksum mismatch")
+	}
+	n := int(p[offSubjLen])
+	if n == 0 || n > MaxSubjectLen {
+		return "", nil, errors.New("bad subject length")
+	}
+	s := &slot{
+		state:     p[offState],
+		keyID:     hex.EncodeToString(p[offKeyID : offKeyID+keyIDBytes]),
+		fp:        hex.EncodeToString(p[offFP : offFP+fpBytes]),
+		created:   int64(binary.LittleEndian.Uint64(p[offCreated:])),
+		forgotten: int64(binary.LittleEndian.Uint64(p[offForgotten:])),
+	}
+	switch s.state {
+	case slotLive:
+		s.wrapped = bytes.Clone(p[offWrapped : offWrapped+wrappedSize])
+	case slotForgotten:
+		if s.created == 0 {
+			s.keyID, s.fp = "", "" // forgotten before it ever had a key
+		}
+	default:
+		return "", nil, fmt.Errorf("bad state %d", s.state)
+	}
+	return string(p[offSubject : offSubject+n]), s, nil
+}
+
+func encodeSlot(p []byte, subject string, s *slot) error {
+	clear(p)
+	p[offState] = s.state
+	p[offSubjLen] = byte(len(subject))
+	binary.LittleEndian.PutUint64(p[offCreated:], uint64(s.created))
+	binary.LittleEndian.PutUint64(p[offForgotten:], uint64(s.forgotten))
+	if s.keyID != "" {
+		if _, err := hex.Decode(p[offKeyID:offKeyID+keyIDBytes], []byte(s.keyID)); err != nil {
+			return fmt.Errorf("keyring: bad key id %q", s.keyID)
+		}
+		if _, err := hex.Decode(p[offFP:offFP+fpBytes], []byte(s.fp)); err != nil {
+			return fmt.Errorf("keyring: bad key fingerprint")
+		}
+	}
+	if s.state == slotLive {
+		copy(p[offWrapped:offWrapped+wrappedSize], s.wrapped)
+	}
+	copy(p[offSubject:offSubject+MaxSubjectLen], subject)
+	binary.LittleEndian.PutUint32(p[offSlotCRC:], crc32.Checksum(p[:offSlotCRC], castagnoli))
+	return nil
+}
+
+// writeSlot writes s in its place in the file, without syncing. The caller
+// holds wmu.
+func (r *FileRing) writeSlot(subject string, s *slot) error {
+	var p [slotSize]byte
+	if err := encodeSlot(p[:], subject, s); err != nil {
+		return err
+	}
+	if _, err := r.f.WriteAt(p[:], headerSize+int64(s.index)*slotSize); err != nil {
+		return fmt.Errorf("keyring: writing %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// allocSlot returns the index of a slot to write. The caller holds wmu.
+func (r *FileRing) allocSlot() int {
+	if n := len(r.free); n > 0 {
+		i := r.free[0]
+		r.free = r.free[1:]
+		return i
+	}
+	r.n++
+	return r.n - 1
+}
+
+// writeTombstone replaces subject's slot (or a new one) by a tombstone,
+// without syncing. The caller holds wmu.
+func (r *FileRing) writeTombstone(subject string, now int64) error {
+	r.imu.RLock()
+	old := r.slots[subject]
+	r.imu.RUnlock()
+	if old != nil && old.state == slotForgotten {
+		return nil
+	}
+	t := &slot{state: slotForgotten, forgotten: now}
+	if old != nil {
+		t.index, t.keyID, t.fp, t.created = old.index, old.keyID, old.fp, old.created
+	} else {
+		t.index = r.allocSlot()
+	}
+	if err := r.writeSlot(subject, t); err != nil {
+		return err
+	}
+	r.imu.Lock()
+	r.slots[subject] = t
+	r.imu.Unlock()
+	return nil
+}
+
+// DataKey implements Ring.
+func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error) {
+	if err := validSubject(subject); err != nil {
+		return nil, err
+	}
+	if k, err := r.c.cached(subject); k != nil || err != nil {
+		return k, err
+	}
+	if k, err := r.load1(subject); k != nil || err != nil {
+		return k, err
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if k, err := r.c.cached(subject); k != nil || err != nil {
+		return k, err
+	}
+	if k, err := r.load1(subject); k != nil || err != nil {
+		return k, err
+	}
+	key, keyID, err := r.c.newKey()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	wrapped, err := r.c.wrapKey(subject, keyID, key)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newDataKey(subject, keyID, key)
+	if err != nil {
+		return nil, err
+	}
+	s := &slot{index: r.allocSlot(), state: slotLive, keyID: keyID, fp: k.fingerprint, created: r.c.now().UnixNano(), wrapped: wrapped}
+	if err := r.writeSlot(subject, s); err != nil {
+		return nil, err
+	}
+	if err := r.f.Sync(); err != nil {
+		return nil, fmt.Errorf("keyring: syncing %s: %w", r.path, err)
+	}
+	r.imu.Lock()
+	r.slots[subject] = s
+	r.imu.Unlock()
+	if err := r.c.put(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// load1 returns subject's key from its slot, nil when it has none.
+func (r *FileRing) load1(subject string) (*DataKey, error) {
+	r.imu.RLock()
+	s := r.slots[subject]
+	r.imu.RUnlock()
+	if s == nil {
+		return nil, nil
+	}
+	if s.state == slotForgotten {
+		r.c.markForgotten(subject)
+		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
+	}
+	k, err := r.c.unwrapKey(subject, s.keyID, s.wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, r.path)
+	}
+	if err := r.c.put(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Key implements Ring.
+func (r *FileRing) Key(ctx context.Context, subject, keyID string) (*DataKey, error) {
+	k, err := r.c.cached(subject)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		if err := validSubject(subject); err != nil {
+			return nil, err
+		}
+		if k, err = r.load1(subject); err != nil {
+			return nil, err
+		}
+		if k == nil {
+			return nil, fmt.Errorf("%w: subject %s has no key", ErrUnknownKey, subject)
+		}
+	}
+	return keyFor(k, subject, keyID)
+}
+
+// Forget implements Ring. Once it returns nil, the ledger holds the erasure
+// and the slot file holds no trace of the key but its id and fingerprint.
+func (r *FileRing) Forget(ctx context.Context, subject string) error {
+	if err := validSubject(subject); err != nil {
+		return err
+	}
+	if err := r.c.checkOpen(); err != nil {
+		return err
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if r.c.isForgotten(subject) {
+		// Finish an earlier Forget that failed after its ledger record.
+		return r.wipeLiveLocked(subject)
+	}
+	now := r.c.now()
+	e := Erasure{SubjectID: subject, ForgottenAt: now.UTC()}
+	r.imu.RLock()
+	if s := r.slots[subject]; s != nil && s.state == slotLive {
+		e.KeyID, e.KeyFingerprint = s.keyID, s.fp
+	}
+	r.imu.RUnlock()
+	if err := r.c.appendErasure(ctx, r.store, e); err != nil {
+		return err
+	}
+	r.c.markForgotten(subject)
+	if err := r.writeTombstone(subject, now.UnixNano()); err != nil {
+		return err
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// Bind implements Ring.
+func (r *FileRing) Bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte {
+	return r.c.bind(dst, eventID, subject, keyID, sealed)
+}
+
+// Observe implements Ring. For an erasure record naming a subject whose slot
+// is still live, it also wipes the slot.
+func (r *FileRing) Observe(ev eventstore.Event) error {
+	if err := r.c.checkOpen(); err != nil {
+		return err
+	}
+	e, ok, err := r.c.observe(ev)
+	if err != nil || !ok {
+		return err
+	}
+	return r.wipeLive(e.SubjectID)
+}
+
+// wipeLive tombstones subject's slot when it is live.
+func (r *FileRing) wipeLive(subject string) error {
+	r.imu.RLock()
+	s := r.slots[subject]
+	r.imu.RUnlock()
+	if s == nil || s.state != slotLive {
+		return nil
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return r.wipeLiveLocked(subject)
+}
+
+// wipeLiveLocked is wipeLive for a caller that holds wmu.
+func (r *FileRing) wipeLiveLocked(subject string) error {
+	r.imu.RLock()
+	s := r.slots[subject]
+	r.imu.RUnlock()
+	if s == nil || s.state != slotLive {
+		return nil
+	}
+	if err := r.writeTombstone(subject, r.c.now().UnixNano()); err != nil {
+		return err
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
+	}
+	return nil
+}
+
+// Refresh implements Ring.
+func (r *FileRing) Refresh(ctx context.Context) error {
+	if err := r.c.checkOpen(); err != nil {
+		return err
+	}
+	var subjects []string
+	next, err := r.c.readLedger(ctx, r.store, r.c.ledgerFrom(), func(e Erasure) error {
+		r.c.markForgotten(e.SubjectID)
+		subjects = append(subjects, e.SubjectID)
+		return nil
+	})
+	for _, s := range subjects {
+		if werr := r.wipeLive(s); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	r.c.seenLedger(next)
+	return nil
+}
+
+// Close implements Ring. It does not close the event store.
+func (r *FileRing) Close() error {
+	if !r.c.close() {
+		return nil
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	return r.f.Close()
+}

@@ -1,0 +1,173 @@
+// Package keyring keeps one AES-256-GCM data key per data subject (a
+// customer account, an affiliate) for crypto-shredding: personal data in
+// events is encrypted with the subject's key, and erasing the subject is
+// deleting that key.
+//
+// Decisions:
+//
+//   - A data key is 32 random bytes, created at the subject's first use and
+//     named by a key id of 16 hex digits (8 random bytes). A subject has at
+//     most one key in its life: after Forget no new key is ever minted for it,
+//     and DataKey fails with ErrForgotten.
+//   - Keys are stored wrapped with AES-256-GCM under the master key, with
+//     additional data binding the subject id and the key id, so a wrapped key
+//     copied to another subject does not unwrap. Unwrapped keys live only in
+//     a bounded in-memory cache (Config.CacheSize); nothing unwrapped is ever
+//     written anywhere.
+//   - The ring also keeps a random binding secret (stored wrapped, like a
+//     data key) for Bind: a MAC that ties an encrypted event to its subject
+//     and key id and outlives Forget, so that the codec tells an erased
+//     event from a tampered one.
+//   - A wrong master key is detected at Open by a key-check value (an HMAC
+//     of a fixed label under the master key) kept in the ring's header;
+//     Open then fails with ErrWrongMasterKey naming the master key's file.
+//   - Forget first appends an erasure record to the erasure ledger, a stream
+//     in the event store (LedgerStream; data: subject id, key id, key
+//     fingerprint, time; no personal data), then destroys the stored key
+//     (FileRing: the slot is overwritten in place and fsynced; StoreRing:
+//     the key's stream is tombstoned). At Open every ring re-applies the
+//     whole ledger, so a ring restored from an older backup, or a Forget
+//     interrupted by a crash after its ledger record, cannot bring a
+//     forgotten key back.
+//   - Replicas: every process that holds a ring must pass the events of the
+//     global order to Ring.Observe (the projector does it for each event it
+//     applies), or run Follow; an erasure record then drops the subject's
+//     key from that process's cache. A StoreRing that misses its cache finds
+//     the key stream tombstoned and treats the subject as forgotten anyway.
+//   - The clock and the random source are injected through Config; the
+//     package keeps no state of its own.
+//
+// Errors may name subject ids (random ids), never personal data.
+package keyring
+
+import (
+	"context"
+	"crypto/cipher"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/aseptsoft/subledger/eventstore"
+)
+
+// Errors returned by every Ring. Callers test them with errors.Is.
+var (
+	// ErrForgotten means the subject's key was forgotten: nothing can be
+	// encrypted for the subject any more, and its encrypted data reads as
+	// erased.
+	ErrForgotten = errors.New("keyring: subject is forgotten")
+	// ErrUnknownKey means the ring holds no key with that subject and key id
+	// and never forgot one for the subject: the reference is wrong (tampered
+	// metadata) or the ring lost the key (restored from a backup older than
+	// the key).
+	ErrUnknownKey = errors.New("keyring: no such data key")
+	// ErrWrongMasterKey means the master key does not open the ring.
+	ErrWrongMasterKey = errors.New("keyring: wrong master key")
+	// ErrMasterKey means the master key file is missing, unreadable or
+	// malformed.
+	ErrMasterKey = errors.New("keyring: master key unavailable")
+	// ErrCorrupt means the ring's stored state is damaged.
+	ErrCorrupt = errors.New("keyring: key ring is corrupt")
+	// ErrInvalidSubject means a subject id is empty, too long or contains
+	// control characters.
+	ErrInvalidSubject = errors.New("keyring: invalid subject id")
+	// ErrClosed means the ring was closed.
+	ErrClosed = errors.New("keyring: closed")
+)
+
+// MaxSubjectLen is the longest subject id, in bytes, that a ring accepts.
+const MaxSubjectLen = 128
+
+// Ring holds the data keys of data subjects. Implementations are safe for
+// concurrent use.
+type Ring interface {
+	// DataKey returns the subject's data key for encrypting, creating and
+	// durably storing it at the subject's first use. It fails with
+	// ErrForgotten for a forgotten subject and never mints a new key for it.
+	DataKey(ctx context.Context, subject string) (*DataKey, error)
+	// Key returns the subject's data key named keyID, for decrypting. It
+	// fails with ErrForgotten when the subject was forgotten and with
+	// ErrUnknownKey when the ring has no such key.
+	Key(ctx context.Context, subject, keyID string) (*DataKey, error)
+	// Forget destroys the subject's data key for good and records the
+	// erasure in the ledger. Forgetting a subject that has no key (yet)
+	// still records it, so that no key is ever created for it; forgetting a
+	// forgotten subject does nothing.
+	Forget(ctx context.Context, subject string) error
+	// Bind appends to dst a 16-byte MAC, under the ring's binding secret, of
+	// an encrypted event's id (the UUID's 16 bytes), subject id, key id and
+	// ciphertext. It needs no
+	// data key, so it still verifies after Forget.
+	Bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte
+	// Observe lets the ring see an event of the global order. An erasure
+	// record from the ledger marks its subject forgotten and drops its key
+	// from the cache; other events are ignored. Callers pass every event
+	// they apply, in order (see Follow).
+	Observe(ev eventstore.Event) error
+	// Refresh reads the ledger records the ring has not seen yet and applies
+	// them, for a process that does not call Observe (see RefreshEvery).
+	Refresh(ctx context.Context) error
+	// Close releases the ring. It is safe to call more than once.
+	Close() error
+}
+
+// DataKey is a subject's unwrapped data key. Its key material never leaves
+// the value: use AEAD to encrypt and decrypt.
+type DataKey struct {
+	subject     string
+	id          string
+	fingerprint string
+	aead        cipher.AEAD
+}
+
+// Subject returns the id of the data subject the key belongs to.
+func (k *DataKey) Subject() string { return k.subject }
+
+// ID returns the key id that encrypted data names in its metadata.
+func (k *DataKey) ID() string { return k.id }
+
+// Fingerprint returns a digest that identifies the key material without
+// revealing it (hex of the first 16 bytes of a labelled SHA-256).
+func (k *DataKey) Fingerprint() string { return k.fingerprint }
+
+// AEAD returns the key's AES-256-GCM with the standard 12-byte nonce.
+func (k *DataKey) AEAD() cipher.AEAD { return k.aead }
+
+// String describes the key without its material.
+func (k *DataKey) String() string { return "data key " + k.id + " of subject " + k.subject }
+
+// GoString describes the key without its material.
+func (k *DataKey) GoString() string { return k.String() }
+
+// DefaultCacheSize is the number of unwrapped keys a ring caches when
+// Config.CacheSize is zero. An entry takes about 1 KiB.
+const DefaultCacheSize = 65536
+
+// Config tunes a ring. The zero value is ready to use.
+type Config struct {
+	// Now is the clock that stamps creations and erasures; time.Now by default.
+	Now func() time.Time
+	// Rand is the source of key material, key ids, wrapping nonces and the
+	// ids of ledger events; crypto/rand.Reader by default. Reads are
+	// serialized by the ring.
+	Rand io.Reader
+	// CacheSize bounds the number of unwrapped keys kept in memory;
+	// DefaultCacheSize when zero. When full, an arbitrary entry is dropped.
+	CacheSize int
+	// LedgerStream names the erasure ledger's stream; LedgerStream when
+	// empty. Every ring sharing an event store must use the same name.
+	LedgerStream string
+}
+
+// validSubject checks a subject id.
+func validSubject(subject string) error {
+	if subject == "" || len(subject) > MaxSubjectLen {
+		return ErrInvalidSubject
+	}
+	for i := 0; i < len(subject); i++ {
+		if c := subject[i]; c < 0x20 || c == 0x7f {
+			return ErrInvalidSubject
+		}
+	}
+	return nil
+}
