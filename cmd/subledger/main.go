@@ -18,6 +18,8 @@ const usage = `usage: subledger <command> [flags]
 commands:
   serve          run the HTTP server (flags: subledger serve -h)
   bench append   measure the event store (flags: subledger bench append -h)
+  license verify KEY
+                 check a license key offline with the vendor's public key
 `
 
 func main() {
@@ -39,6 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "license":
+		if len(args) >= 2 && args[1] == "verify" {
+			return licenseVerify(args[2:], stdout, stderr)
+		}
 	case "bench":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)

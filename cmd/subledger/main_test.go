@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"net"
 	"net/http"
 	"strings"
@@ -108,6 +112,54 @@ func TestEnvSetsFlagsNotGivenOnTheCommandLine(t *testing.T) {
 			}
 			if *addr != c.want {
 				t.Fatalf("addr = %q, want %q", *addr, c.want)
+			}
+		})
+	}
+}
+
+func TestServeRefusesABadMasterKey(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, keyFile string)
+	}{
+		{"missing_key_over_existing_data", func(t *testing.T, f string) {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"another_valid_key", func(t *testing.T, f string) {
+			if err := os.WriteFile(f, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"not_a_key", func(t *testing.T, f string) {
+			if err := os.WriteFile(f, []byte("hello\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			keyFile := filepath.Join(dir, "master.key")
+			// A first start creates the key and the key ring.
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			if err := serve(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard); err != nil {
+				t.Fatalf("first start: %v", err)
+			}
+			if _, err := os.Stat(keyFile); err != nil {
+				t.Fatalf("first start made no master key: %v", err)
+			}
+			c.damage(t, keyFile)
+			after, _ := os.ReadFile(keyFile)
+			err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), keyFile) {
+				t.Fatalf("start with a bad master key: %v, want an error naming %s", err, keyFile)
+			}
+			now, _ := os.ReadFile(keyFile)
+			if !bytes.Equal(now, after) {
+				t.Fatalf("the failed start changed (or created) the master key file")
 			}
 		})
 	}

@@ -1,0 +1,112 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Affiliate is a partner who refers sales and earns a commission on them.
+// Its commissions live on the streams of the sales it referred (see Sale),
+// so this stream stays short.
+type Affiliate struct {
+	ID              string
+	Name            string
+	Email           string
+	Code            string
+	RateBps         int
+	RecurringMonths int
+	APIKeySHA256    string
+	RegisteredAt    time.Time
+
+	changes []Event
+}
+
+func newAffiliate() *Affiliate { return &Affiliate{} }
+
+func (a *Affiliate) uncommitted() *[]Event { return &a.changes }
+
+func (a *Affiliate) record(e Event) {
+	a.apply(e)
+	a.changes = append(a.changes, e)
+}
+
+// AffiliateRegistered is the first event of an affiliate. RateBps is the
+// commission rate in basis points; RecurringMonths is how long after a
+// subscription's first payment its renewals still earn commission (0: the
+// first payment only). APIKeySHA256 is the hex SHA-256 of the affiliate's
+// API key, which is shown once and not kept.
+type AffiliateRegistered struct {
+	AffiliateID     string    `json:"affiliate_id"`
+	Name            string    `json:"name" personal:"true"`
+	Email           string    `json:"email" personal:"true"`
+	Code            string    `json:"code"`
+	RateBps         int       `json:"rate_bps"`
+	RecurringMonths int       `json:"recurring_months"`
+	APIKeySHA256    string    `json:"api_key_sha256"`
+	RegisteredAt    time.Time `json:"registered_at"`
+}
+
+func (AffiliateRegistered) EventType() string { return "affiliate.registered.v1" }
+
+// DataSubject returns the affiliate, who owns the personal fields.
+func (e AffiliateRegistered) DataSubject() string { return e.AffiliateID }
+
+// apply is the only place an Affiliate changes.
+func (a *Affiliate) apply(e Event) {
+	if e, ok := e.(AffiliateRegistered); ok {
+		a.ID, a.Name, a.Email, a.Code = e.AffiliateID, e.Name, e.Email, e.Code
+		a.RateBps, a.RecurringMonths, a.APIKeySHA256, a.RegisteredAt = e.RateBps, e.RecurringMonths, e.APIKeySHA256, e.RegisteredAt
+	}
+}
+
+// register records the affiliate.
+func (a *Affiliate) register(e AffiliateRegistered) error {
+	if a.ID != "" {
+		return Errorf(KindConflict, CodeConflict, "the affiliate already exists")
+	}
+	a.record(e)
+	return nil
+}
+
+// HashAPIKey returns the digest an affiliate API key is stored and looked up
+// by. Keys are 256-bit random, so a plain SHA-256 suffices.
+func HashAPIKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// StripeEventReceived is the idempotency record of one Stripe webhook event.
+// Facts are applied idempotently by their own Stripe object ids; this record
+// only says that the event was received and applied.
+type StripeEventReceived struct {
+	EventID    string    `json:"event_id"`
+	Type       string    `json:"type"`
+	CreatedAt  time.Time `json:"created_at"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+func (StripeEventReceived) EventType() string { return "stripe.event_received.v1" }
+
+// stripeReceipt is the aggregate of one Stripe event's receipt.
+type stripeReceipt struct {
+	Received bool
+	changes  []Event
+}
+
+func newStripeReceipt() *stripeReceipt { return &stripeReceipt{} }
+
+func (r *stripeReceipt) uncommitted() *[]Event { return &r.changes }
+
+func (r *stripeReceipt) apply(e Event) {
+	if _, ok := e.(StripeEventReceived); ok {
+		r.Received = true
+	}
+}
+
+func (r *stripeReceipt) receive(e StripeEventReceived) {
+	if !r.Received {
+		r.apply(e)
+		r.changes = append(r.changes, e)
+	}
+}

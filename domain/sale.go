@@ -1,0 +1,503 @@
+package domain
+
+import (
+	"math/bits"
+	"sort"
+	"time"
+)
+
+// SaleKind is the kind of a sale row in an affiliate's report.
+type SaleKind string
+
+// Sale kinds.
+const (
+	// SaleKindSale is a license sale or a subscription's first payment.
+	SaleKindSale SaleKind = "sale"
+	// SaleKindRenewal is a later payment of a subscription.
+	SaleKindRenewal SaleKind = "renewal"
+)
+
+// Sale sources.
+const (
+	SaleSourceLicense      = "license"
+	SaleSourceSubscription = "subscription"
+)
+
+// Reversal reasons.
+const (
+	ReversalRefund  = "refund"
+	ReversalDispute = "dispute"
+)
+
+// CommissionStatus is the state of a sale's commission.
+type CommissionStatus string
+
+// Commission statuses.
+const (
+	CommissionStatusPending  CommissionStatus = "pending"
+	CommissionStatusApproved CommissionStatus = "approved"
+	CommissionStatusReversed CommissionStatus = "reversed"
+)
+
+// Dispute statuses that give the money back to the merchant or never took
+// it (inquiries): such a dispute reverses nothing.
+const (
+	DisputeWon            = "won"
+	DisputeLost           = "lost"
+	DisputeWarningClosed  = "warning_closed"
+	disputeWarningPrefix  = "warning_"
+	disputeStatusMaxBytes = 40
+)
+
+// Reversal is one reversal row of a sale's commission: negative Amount and
+// CommissionAmount, at the Stripe time of the refund or dispute.
+type Reversal struct {
+	Reason           string    `json:"reason"`
+	Amount           int64     `json:"amount"`
+	CommissionAmount int64     `json:"commission_amount"`
+	OccurredAt       time.Time `json:"occurred_at"`
+}
+
+// refundFact is one observed cumulative refunded amount of one charge.
+type refundFact struct {
+	Charge string
+	Total  int64
+	At     time.Time
+}
+
+// disputeFact is what is known of one dispute.
+type disputeFact struct {
+	Amount   int64
+	OpenedAt time.Time
+	Status   string
+	Closed   bool
+}
+
+// Sale is one Stripe payment (a license checkout or a subscription invoice),
+// keyed by its payment intent, with its refunds, disputes and, when an
+// affiliate referred it, its commission. Refunds and disputes that arrive
+// before the payment is known are kept and counted once it is. Keeping each
+// payment's commission on its own stream keeps every stream short however
+// many sales an affiliate makes.
+type Sale struct {
+	ID             string
+	Recorded       bool
+	Kind           SaleKind
+	Source         string
+	LicenseID      string
+	SubscriptionID string
+	ProductID      string
+	Amount         int64
+	Currency       string
+	OccurredAt     time.Time
+
+	Earned      bool
+	AffiliateID string
+	RateBps     int
+	Commission  int64
+	Approved    bool
+	ApprovedAt  time.Time
+	// Reversals are the sale's reversal rows by id.
+	Reversals map[string]Reversal
+
+	refunds  map[string]refundFact
+	disputes map[string]disputeFact
+	changes  []Event
+}
+
+func newSale() *Sale { return &Sale{} }
+
+func (s *Sale) uncommitted() *[]Event { return &s.changes }
+
+func (s *Sale) record(e Event) {
+	s.apply(e)
+	s.changes = append(s.changes, e)
+}
+
+// SaleRecorded records the payment: what was sold, for how much, when.
+type SaleRecorded struct {
+	SaleID         string    `json:"sale_id"`
+	Kind           SaleKind  `json:"kind"`
+	Source         string    `json:"source"`
+	LicenseID      string    `json:"license_id,omitempty"`
+	SubscriptionID string    `json:"subscription_id,omitempty"`
+	ProductID      string    `json:"product_id"`
+	Amount         int64     `json:"amount"`
+	Currency       string    `json:"currency"`
+	OccurredAt     time.Time `json:"occurred_at"`
+}
+
+// SaleRefundObserved records one observed cumulative refunded amount of a
+// charge of the payment (Stripe's charge.amount_refunded). RefundKey and
+// ChargeKey are keyed digests, not Stripe ids.
+type SaleRefundObserved struct {
+	SaleID              string    `json:"sale_id"`
+	RefundKey           string    `json:"refund_key"`
+	ChargeKey           string    `json:"charge_key"`
+	AmountRefundedTotal int64     `json:"amount_refunded_total"`
+	Currency            string    `json:"currency"`
+	OccurredAt          time.Time `json:"occurred_at"`
+}
+
+// SaleDisputeObserved records what is known of a dispute of the payment: its
+// amount, when it was opened, its status and whether it is closed.
+type SaleDisputeObserved struct {
+	SaleID     string    `json:"sale_id"`
+	DisputeKey string    `json:"dispute_key"`
+	Amount     int64     `json:"amount"`
+	Currency   string    `json:"currency"`
+	Status     string    `json:"status"`
+	Closed     bool      `json:"closed"`
+	OpenedAt   time.Time `json:"opened_at"`
+}
+
+// CommissionEarned records the affiliate's commission on the sale:
+// CommissionAmount = Amount * RateBps / 10000, rounded toward zero. It is
+// pending until approved.
+type CommissionEarned struct {
+	SaleID           string    `json:"sale_id"`
+	AffiliateID      string    `json:"affiliate_id"`
+	Kind             SaleKind  `json:"kind"`
+	ProductID        string    `json:"product_id"`
+	Amount           int64     `json:"amount"`
+	Currency         string    `json:"currency"`
+	RateBps          int       `json:"rate_bps"`
+	CommissionAmount int64     `json:"commission_amount"`
+	OccurredAt       time.Time `json:"occurred_at"`
+}
+
+// CommissionApproved records that the hold passed; ApprovedAt is the sale's
+// time plus the hold.
+type CommissionApproved struct {
+	SaleID      string    `json:"sale_id"`
+	AffiliateID string    `json:"affiliate_id"`
+	ApprovedAt  time.Time `json:"approved_at"`
+}
+
+// CommissionReversed is one reversal row: part of the sale given back by a
+// refund or dispute, with the commission reversed in proportion. Amount and
+// CommissionAmount are negative.
+type CommissionReversed struct {
+	SaleID           string    `json:"sale_id"`
+	ReversalID       string    `json:"reversal_id"`
+	AffiliateID      string    `json:"affiliate_id"`
+	Reason           string    `json:"reason"`
+	ProductID        string    `json:"product_id"`
+	Amount           int64     `json:"amount"`
+	Currency         string    `json:"currency"`
+	CommissionAmount int64     `json:"commission_amount"`
+	OccurredAt       time.Time `json:"occurred_at"`
+}
+
+// CommissionReversalAdjusted corrects a reversal row after a fact that
+// arrived late changed how the reversals split (an earlier partial refund,
+// a dispute won). An Amount of zero removes the row.
+type CommissionReversalAdjusted struct {
+	SaleID           string    `json:"sale_id"`
+	ReversalID       string    `json:"reversal_id"`
+	AffiliateID      string    `json:"affiliate_id"`
+	Reason           string    `json:"reason"`
+	Amount           int64     `json:"amount"`
+	CommissionAmount int64     `json:"commission_amount"`
+	OccurredAt       time.Time `json:"occurred_at"`
+}
+
+func (SaleRecorded) EventType() string               { return "sale.recorded.v1" }
+func (SaleRefundObserved) EventType() string         { return "sale.refund_observed.v1" }
+func (SaleDisputeObserved) EventType() string        { return "sale.dispute_observed.v1" }
+func (CommissionEarned) EventType() string           { return "commission.earned.v1" }
+func (CommissionApproved) EventType() string         { return "commission.approved.v1" }
+func (CommissionReversed) EventType() string         { return "commission.reversed.v1" }
+func (CommissionReversalAdjusted) EventType() string { return "commission.reversal_adjusted.v1" }
+
+// apply is the only place a Sale changes.
+func (s *Sale) apply(e Event) {
+	switch e := e.(type) {
+	case SaleRecorded:
+		s.ID, s.Recorded, s.Kind, s.Source = e.SaleID, true, e.Kind, e.Source
+		s.LicenseID, s.SubscriptionID, s.ProductID = e.LicenseID, e.SubscriptionID, e.ProductID
+		s.Amount, s.Currency, s.OccurredAt = e.Amount, e.Currency, e.OccurredAt
+	case SaleRefundObserved:
+		s.ID = e.SaleID
+		if s.refunds == nil {
+			s.refunds = map[string]refundFact{}
+		}
+		f, ok := s.refunds[e.RefundKey]
+		if !ok || e.OccurredAt.Before(f.At) {
+			s.refunds[e.RefundKey] = refundFact{Charge: e.ChargeKey, Total: e.AmountRefundedTotal, At: e.OccurredAt}
+		}
+	case SaleDisputeObserved:
+		s.ID = e.SaleID
+		if s.disputes == nil {
+			s.disputes = map[string]disputeFact{}
+		}
+		s.disputes[e.DisputeKey] = s.disputes[e.DisputeKey].merge(disputeFact{Amount: e.Amount, OpenedAt: e.OpenedAt, Status: e.Status, Closed: e.Closed})
+	case CommissionEarned:
+		s.Earned, s.AffiliateID, s.RateBps, s.Commission = true, e.AffiliateID, e.RateBps, e.CommissionAmount
+	case CommissionApproved:
+		s.Approved, s.ApprovedAt = true, e.ApprovedAt
+	case CommissionReversed:
+		if s.Reversals == nil {
+			s.Reversals = map[string]Reversal{}
+		}
+		s.Reversals[e.ReversalID] = Reversal{Reason: e.Reason, Amount: e.Amount, CommissionAmount: e.CommissionAmount, OccurredAt: e.OccurredAt}
+	case CommissionReversalAdjusted:
+		if e.Amount == 0 {
+			delete(s.Reversals, e.ReversalID)
+			if len(s.Reversals) == 0 {
+				s.Reversals = nil
+			}
+			break
+		}
+		if s.Reversals == nil {
+			s.Reversals = map[string]Reversal{}
+		}
+		s.Reversals[e.ReversalID] = Reversal{Reason: e.Reason, Amount: e.Amount, CommissionAmount: e.CommissionAmount, OccurredAt: e.OccurredAt}
+	}
+}
+
+// merge combines two observations of one dispute, whatever their order: a
+// closed observation wins over an open one; between two of the same kind the
+// larger status string wins, so the result is the same in any order.
+func (d disputeFact) merge(o disputeFact) disputeFact {
+	if d == (disputeFact{}) {
+		return o
+	}
+	if o.Closed != d.Closed {
+		if o.Closed {
+			return o
+		}
+		return d
+	}
+	if o.Status > d.Status {
+		return o
+	}
+	return d
+}
+
+// reverses reports whether the dispute takes money back: not when the
+// merchant won it, and not for an inquiry (warning_*).
+func (d disputeFact) reverses() bool {
+	return d.Status != DisputeWon && !hasPrefix(d.Status, disputeWarningPrefix)
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+// CommissionStatus returns the status of the sale's commission: reversed once
+// the whole sale is reversed, else approved once approved, else pending.
+func (s *Sale) CommissionStatus() CommissionStatus {
+	var reversed int64
+	for _, r := range s.Reversals {
+		reversed -= r.Amount
+	}
+	switch {
+	case s.Recorded && s.Amount > 0 && reversed >= s.Amount:
+		return CommissionStatusReversed
+	case s.Approved:
+		return CommissionStatusApproved
+	}
+	return CommissionStatusPending
+}
+
+// RefundedAmount returns the total refunded over the payment's charges.
+func (s *Sale) RefundedAmount() int64 {
+	max := map[string]int64{}
+	for _, f := range s.refunds {
+		if f.Total > max[f.Charge] {
+			max[f.Charge] = f.Total
+		}
+	}
+	var sum int64
+	for _, v := range max {
+		sum += v
+	}
+	return sum
+}
+
+// contribution is one refund delta or dispute that reverses part of a sale.
+type contribution struct {
+	key    string
+	reason string
+	amount int64
+	at     time.Time
+}
+
+// contributions returns the refund deltas (per charge, by increasing
+// cumulative total) and the reversing disputes, ordered by time then key. It
+// is a function of the set of known facts only.
+func (s *Sale) contributions(withDisputes bool) []contribution {
+	byCharge := map[string][]string{}
+	for k, f := range s.refunds {
+		byCharge[f.Charge] = append(byCharge[f.Charge], k)
+	}
+	var cs []contribution
+	for _, ks := range byCharge {
+		sort.Slice(ks, func(i, j int) bool {
+			a, b := s.refunds[ks[i]], s.refunds[ks[j]]
+			if a.Total != b.Total {
+				return a.Total < b.Total
+			}
+			return ks[i] < ks[j]
+		})
+		var prev int64
+		for _, k := range ks {
+			f := s.refunds[k]
+			if d := f.Total - prev; d > 0 {
+				cs = append(cs, contribution{key: k, reason: ReversalRefund, amount: d, at: f.At})
+			}
+			prev = f.Total
+		}
+	}
+	if withDisputes {
+		for k, d := range s.disputes {
+			if d.reverses() && d.Amount > 0 {
+				cs = append(cs, contribution{key: k, reason: ReversalDispute, amount: d.Amount, at: d.OpenedAt})
+			}
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if !cs[i].at.Equal(cs[j].at) {
+			return cs[i].at.Before(cs[j].at)
+		}
+		return cs[i].key < cs[j].key
+	})
+	return cs
+}
+
+// FullyRefundedAt returns the Stripe time of the refund that brought the
+// refunded total to the sale's amount, or zero while it has not.
+func (s *Sale) FullyRefundedAt() time.Time {
+	if !s.Recorded || s.Amount <= 0 {
+		return time.Time{}
+	}
+	var cum int64
+	for _, c := range s.contributions(false) {
+		cum += c.amount
+		if cum >= s.Amount {
+			return c.at
+		}
+	}
+	return time.Time{}
+}
+
+// proportion returns c * r / a rounded toward zero, without overflow, for
+// 0 <= c <= a, 0 <= r <= a, a > 0.
+func proportion(c, r, a int64) int64 {
+	hi, lo := bits.Mul64(uint64(c), uint64(r))
+	q, _ := bits.Div64(hi, lo, uint64(a))
+	return int64(q)
+}
+
+// commissionOf returns amount * bps / 10000 rounded toward zero.
+func commissionOf(amount int64, bps int) int64 {
+	return proportion(amount, int64(bps), 10000)
+}
+
+// desiredReversals returns the reversal rows the known facts call for. The
+// reversals are applied in time order; each row's amount is its part of the
+// cumulative reversed amount (capped at the sale's amount) and its commission
+// the matching part of the cumulative commission reversed in proportion, so
+// that the rows of a full refund add up to exactly the sale's commission.
+func (s *Sale) desiredReversals() map[string]Reversal {
+	if !s.Earned || s.Amount <= 0 {
+		return nil
+	}
+	rows := map[string]Reversal{}
+	var cum, cumC int64
+	for _, c := range s.contributions(true) {
+		next := min(s.Amount, cum+c.amount)
+		nextC := proportion(s.Commission, next, s.Amount)
+		if next > cum {
+			rows[rowID(s.ID, c.key)] = Reversal{Reason: c.reason, Amount: -(next - cum), CommissionAmount: -(nextC - cumC), OccurredAt: c.at}
+		}
+		cum, cumC = next, nextC
+	}
+	return rows
+}
+
+// reconcile records the reversal rows and corrections that bring the rows
+// already recorded to the ones the known facts call for.
+func (s *Sale) reconcile() {
+	want := s.desiredReversals()
+	ids := make([]string, 0, len(want)+len(s.Reversals))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	for id := range s.Reversals {
+		if _, ok := want[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		w, wanted := want[id]
+		had, ok := s.Reversals[id]
+		switch {
+		case wanted && !ok:
+			s.record(CommissionReversed{SaleID: s.ID, ReversalID: id, AffiliateID: s.AffiliateID, Reason: w.Reason,
+				ProductID: s.ProductID, Amount: w.Amount, Currency: s.Currency, CommissionAmount: w.CommissionAmount, OccurredAt: w.OccurredAt})
+		case !wanted:
+			s.record(CommissionReversalAdjusted{SaleID: s.ID, ReversalID: id, AffiliateID: s.AffiliateID, Reason: had.Reason, OccurredAt: had.OccurredAt})
+		case w.Amount != had.Amount || w.CommissionAmount != had.CommissionAmount || !w.OccurredAt.Equal(had.OccurredAt) || w.Reason != had.Reason:
+			s.record(CommissionReversalAdjusted{SaleID: s.ID, ReversalID: id, AffiliateID: s.AffiliateID, Reason: w.Reason,
+				Amount: w.Amount, CommissionAmount: w.CommissionAmount, OccurredAt: w.OccurredAt})
+		}
+	}
+}
+
+// Sale commands.
+
+// recordSale records the payment once; a duplicate changes nothing.
+func (s *Sale) recordSale(e SaleRecorded) {
+	if !s.Recorded {
+		s.record(e)
+		s.reconcile()
+	}
+}
+
+// observeRefund records a cumulative refunded amount of a charge, unless the
+// same observation is known with the same or an earlier time.
+func (s *Sale) observeRefund(e SaleRefundObserved) {
+	if f, ok := s.refunds[e.RefundKey]; ok && !e.OccurredAt.Before(f.At) {
+		return
+	}
+	s.record(e)
+	s.reconcile()
+}
+
+// observeDispute records what is known of a dispute, unless it adds nothing.
+func (s *Sale) observeDispute(e SaleDisputeObserved) {
+	old, ok := s.disputes[e.DisputeKey]
+	if ok && old.merge(disputeFact{Amount: e.Amount, OpenedAt: e.OpenedAt, Status: e.Status, Closed: e.Closed}) == old {
+		return
+	}
+	s.record(e)
+	s.reconcile()
+}
+
+// earn records the affiliate's commission on a recorded sale, once.
+func (s *Sale) earn(affiliateID string, rateBps int) {
+	if !s.Recorded || s.Earned {
+		return
+	}
+	s.record(CommissionEarned{SaleID: s.ID, AffiliateID: affiliateID, Kind: s.Kind, ProductID: s.ProductID,
+		Amount: s.Amount, Currency: s.Currency, RateBps: rateBps, CommissionAmount: commissionOf(s.Amount, rateBps), OccurredAt: s.OccurredAt})
+	s.reconcile()
+}
+
+// approve records the approval of the commission once the hold has passed
+// since the sale.
+func (s *Sale) approve(now time.Time, hold time.Duration) error {
+	if !s.Earned {
+		return notFound("commission")
+	}
+	if s.Approved {
+		return nil
+	}
+	due := s.OccurredAt.Add(hold)
+	if now.Before(due) {
+		return Errorf(KindConflict, CodeCommissionNotDue, "the commission's hold has not passed")
+	}
+	s.record(CommissionApproved{SaleID: s.ID, AffiliateID: s.AffiliateID, ApprovedAt: due})
+	return nil
+}

@@ -1,0 +1,183 @@
+package domain
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config is what a Service needs. Store, Secret and LicenseSigningKey are
+// required; the rest have defaults.
+type Config struct {
+	// Store is where aggregates are loaded from and appended to.
+	Store Store
+	// Secret keys every derived id and digest (Stripe ids, e-mail addresses).
+	// It must stay the same for the life of the data: at least 32 bytes.
+	Secret []byte
+	// LicenseSigningKey signs license keys.
+	LicenseSigningKey ed25519.PrivateKey
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// NewID returns a new random id; default a random UUID.
+	NewID func() string
+	// Random is the source of salts, affiliate codes and keys; default crypto/rand.
+	Random io.Reader
+	// Passwords are the argon2id parameters for new password hashes.
+	Passwords Argon2id
+	// ErasureGrace is the wait between the end of an account's last paid
+	// subscription and its erasure; default 720h.
+	ErasureGrace time.Duration
+	// CommissionHold is the wait after a sale before its commission is
+	// approved; default 720h.
+	CommissionHold time.Duration
+	// ReservationGrace is how long a reservation whose owner does not (yet)
+	// use it is protected, covering a registration or change in flight;
+	// default 5 minutes.
+	ReservationGrace time.Duration
+	// MaxAttempts bounds the decide-append attempts on version conflicts;
+	// default 5.
+	MaxAttempts int
+}
+
+// Service handles the domain's commands against a Store.
+type Service struct {
+	store       Store
+	keys        keys
+	signingKey  ed25519.PrivateKey
+	now         func() time.Time
+	newID       func() string
+	random      io.Reader
+	passwords   Argon2id
+	grace       time.Duration
+	hold        time.Duration
+	resGrace    time.Duration
+	maxAttempts int
+}
+
+// NewService checks c, fills in defaults and returns a Service.
+func NewService(c Config) (*Service, error) {
+	if c.Store == nil {
+		return nil, errors.New("domain: Config.Store is required")
+	}
+	if len(c.Secret) < 32 {
+		return nil, errors.New("domain: Config.Secret must be at least 32 bytes")
+	}
+	if len(c.LicenseSigningKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("domain: Config.LicenseSigningKey must be an Ed25519 private key")
+	}
+	s := &Service{
+		store:       c.Store,
+		keys:        keys{secret: append([]byte(nil), c.Secret...)},
+		signingKey:  c.LicenseSigningKey,
+		now:         c.Now,
+		newID:       c.NewID,
+		random:      c.Random,
+		passwords:   c.Passwords,
+		grace:       c.ErasureGrace,
+		hold:        c.CommissionHold,
+		resGrace:    c.ReservationGrace,
+		maxAttempts: c.MaxAttempts,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	if s.random == nil {
+		s.random = rand.Reader
+	}
+	if s.passwords == (Argon2id{}) {
+		s.passwords = DefaultArgon2id()
+	}
+	if s.grace == 0 {
+		s.grace = 720 * time.Hour
+	}
+	if s.hold == 0 {
+		s.hold = 720 * time.Hour
+	}
+	if s.resGrace == 0 {
+		s.resGrace = 5 * time.Minute
+	}
+	if s.maxAttempts <= 0 {
+		s.maxAttempts = 5
+	}
+	return s, nil
+}
+
+// clock returns the current time in UTC.
+func (s *Service) clock() time.Time { return s.now().UTC() }
+
+// aggregate is what execute needs of an aggregate: its one apply and its
+// uncommitted events.
+type aggregate interface {
+	apply(Event)
+	uncommitted() *[]Event
+}
+
+// execute loads stream into a fresh aggregate, folds it, lets decide record
+// events and appends them with the expected version. On a version conflict it
+// reloads and decides again, at most s.maxAttempts times, then returns a
+// Conflict error. A decide that records nothing appends nothing and returns
+// position 0. The returned aggregate has no uncommitted events.
+func execute[A aggregate](ctx context.Context, s *Service, stream string, fresh func() A, decide func(A) error) (A, uint64, error) {
+	var zero A
+	for range s.maxAttempts {
+		a, version, err := load(ctx, s, stream, fresh)
+		if err != nil {
+			return zero, 0, err
+		}
+		if err := decide(a); err != nil {
+			return zero, 0, err
+		}
+		changes := a.uncommitted()
+		if len(*changes) == 0 {
+			return a, 0, nil
+		}
+		pos, err := s.store.Append(ctx, stream, version, *changes, MetaFrom(ctx))
+		if errors.Is(err, ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return zero, 0, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		*changes = nil
+		return a, pos, nil
+	}
+	return zero, 0, &Error{Kind: KindConflict, Code: CodeConflict, Message: "the resource kept changing; try again", Err: ErrVersionConflict}
+}
+
+// load folds stream into a fresh aggregate and returns it with the stream's
+// version.
+func load[A aggregate](ctx context.Context, s *Service, stream string, fresh func() A) (A, int64, error) {
+	var zero A
+	events, version, err := s.store.Load(ctx, stream)
+	if err != nil {
+		return zero, 0, fmt.Errorf("load %s: %w", stream, err)
+	}
+	a := fresh()
+	for _, e := range events {
+		a.apply(e)
+	}
+	return a, version, nil
+}
+
+// Result is where a command's last append landed; callers wait for the
+// projections to reach Position (0: nothing was appended).
+type Result struct {
+	Position uint64
+}
+
+// maxPos returns the larger of two positions.
+func maxPos(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}

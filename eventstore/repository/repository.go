@@ -1,0 +1,77 @@
+// Package repository implements the domain's Store port on an event store and
+// the encrypting codec: aggregates are loaded by decoding their stream and
+// appended by encoding their events, personal fields encrypted with the data
+// subject's key.
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore"
+	"github.com/aseptsoft/subledger/eventstore/codec"
+)
+
+// pageSize is how many events one read of a stream takes.
+const pageSize = 512
+
+// Repository is a domain.Store. It is safe for concurrent use.
+type Repository struct {
+	store eventstore.Store
+	codec *codec.Codec
+}
+
+// New returns a repository over store, encoding with c.
+func New(store eventstore.Store, c *codec.Codec) *Repository {
+	return &Repository{store: store, codec: c}
+}
+
+// Load implements domain.Store.
+func (r *Repository) Load(ctx context.Context, stream string) ([]domain.Event, int64, error) {
+	var out []domain.Event
+	version := eventstore.NoStreamVersion
+	for {
+		page, err := r.store.ReadStream(ctx, stream, version+1, pageSize)
+		if err != nil {
+			return nil, 0, fmt.Errorf("load %s: %w", stream, err)
+		}
+		for _, e := range page {
+			v, _, err := r.codec.Decode(ctx, e)
+			if err != nil {
+				return nil, 0, fmt.Errorf("load %s: event %d: %w", stream, e.Version, err)
+			}
+			ev, ok := v.(domain.Event)
+			if !ok {
+				return nil, 0, fmt.Errorf("load %s: event %d of type %s is not a domain event", stream, e.Version, e.Type)
+			}
+			out = append(out, ev)
+			version = e.Version
+		}
+		if len(page) < pageSize {
+			return out, version, nil
+		}
+	}
+}
+
+// Append implements domain.Store.
+func (r *Repository) Append(ctx context.Context, stream string, expectedVersion int64, events []domain.Event, meta domain.Meta) (uint64, error) {
+	data := make([]eventstore.EventData, len(events))
+	m := codec.Meta{Actor: meta.Actor, RequestID: meta.RequestID, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID}
+	for i, ev := range events {
+		d, err := r.codec.Encode(ctx, ev, m)
+		if err != nil {
+			return 0, fmt.Errorf("append to %s: %s: %w", stream, ev.EventType(), err)
+		}
+		data[i] = d
+	}
+	res, err := r.store.Append(ctx, stream, eventstore.Exact(expectedVersion), data...)
+	if errors.Is(err, eventstore.ErrConflict) {
+		return 0, fmt.Errorf("%w: %w", domain.ErrVersionConflict, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.Position, nil
+}
