@@ -1,0 +1,162 @@
+package projections
+
+import (
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/aseptsoft/subledger/domain"
+)
+
+// writer applies domain events to the tables inside one write transaction.
+// Changed rows are kept as private copies (dirty) and inserted once per
+// batch in flush; additive figures (statistics counters, monthly summaries)
+// are gathered as deltas and also written once per batch, so a batch of a
+// thousand sales touches each counter row once. The maps are reused from
+// batch to batch.
+type writer struct {
+	txn *memdb.Txn
+
+	accounts      dirty[Account]
+	licenses      dirty[License]
+	subscriptions dirty[Subscription]
+	affiliates    dirty[Affiliate]
+	sales         dirty[saleRow]
+
+	counters  map[counterKey]counterDelta
+	summaries map[summaryKey]summaryDelta
+}
+
+func (w *writer) init() {
+	w.accounts = newDirty(tableAccounts, func(a *Account) string { return a.ID })
+	w.licenses = newDirty(tableLicenses, func(l *License) string { return l.ID })
+	w.subscriptions = newDirty(tableSubscriptions, func(s *Subscription) string { return s.ID })
+	w.affiliates = newDirty(tableAffiliates, func(a *Affiliate) string { return a.ID })
+	w.sales = newDirty(tableSaleRows, func(r *saleRow) string { return r.RowID })
+	w.counters = make(map[counterKey]counterDelta)
+	w.summaries = make(map[summaryKey]summaryDelta)
+}
+
+func (w *writer) begin(txn *memdb.Txn) { w.txn = txn }
+
+// end forgets whatever the batch left (all of it after an abort).
+func (w *writer) end() {
+	w.txn = nil
+	w.accounts.reset()
+	w.licenses.reset()
+	w.subscriptions.reset()
+	w.affiliates.reset()
+	w.sales.reset()
+	clear(w.counters)
+	clear(w.summaries)
+}
+
+// apply applies one event. Event types that no projection needs are
+// ignored.
+func (w *writer) apply(e domain.Event) error {
+	switch e := e.(type) {
+	// Accounts.
+	case domain.AccountRegistered:
+		return w.accountRegistered(e)
+	case domain.AccountDetailsChanged:
+		return w.updateAccount(e.AccountID, func(a *Account) {
+			a.Name, a.Company, a.Email, a.UpdatedAt = e.Name, e.Company, e.Email, e.ChangedAt
+		})
+	case domain.AccountPasswordSet:
+		return w.updateAccount(e.AccountID, func(a *Account) { a.UpdatedAt = e.SetAt })
+	case domain.MarketingConsentGiven:
+		return w.updateAccount(e.AccountID, func(a *Account) { a.MarketingConsent, a.UpdatedAt = true, e.GivenAt })
+	case domain.MarketingConsentWithdrawn:
+		return w.updateAccount(e.AccountID, func(a *Account) { a.MarketingConsent, a.UpdatedAt = false, e.WithdrawnAt })
+	case domain.AccountClosed:
+		return w.updateAccount(e.AccountID, func(a *Account) {
+			a.Status, a.ClosedAt, a.UpdatedAt = domain.AccountStatusClosed, e.ClosedAt, e.ClosedAt
+		})
+	case domain.AccountErasureScheduled:
+		return w.updateAccount(e.AccountID, func(a *Account) { a.ErasureDueAt = e.DueAt })
+	case domain.AccountErasureUnscheduled:
+		return w.updateAccount(e.AccountID, func(a *Account) { a.ErasureDueAt = zeroTime })
+	case domain.AccountErased:
+		return w.accountErased(e)
+
+	// Licenses.
+	case domain.LicensePurchased:
+		return w.licensePurchased(e)
+	case domain.LicenseKeyIssued:
+		return w.licenseKeyIssued(e)
+	case domain.LicenseRefunded:
+		return w.updateLicense(e.LicenseID, func(l *License) {
+			if l.Status != domain.LicenseStatusRevoked {
+				l.Status = domain.LicenseStatusRefunded
+			}
+			l.RefundedAt = e.RefundedAt
+		})
+	case domain.LicenseRevoked:
+		return w.updateLicense(e.LicenseID, func(l *License) {
+			l.Status, l.RevokeReason, l.RevokedAt = domain.LicenseStatusRevoked, e.Reason, e.RevokedAt
+		})
+
+	// Subscriptions: every event carries the view after it.
+	case domain.SubscriptionCheckoutCompleted:
+		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+	case domain.SubscriptionSynced:
+		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+	case domain.SubscriptionRenewed:
+		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+	case domain.SubscriptionPaymentFailed:
+		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+	case domain.SubscriptionCancellationRequested:
+		return w.subscription(e.SubscriptionID, "", e.View, false)
+	case domain.SubscriptionReactivated:
+		return w.subscription(e.SubscriptionID, "", e.View, false)
+	case domain.SubscriptionCanceled:
+		return w.subscription(e.SubscriptionID, "", e.View, false)
+	case domain.SubscriptionStarted:
+		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, true)
+	case domain.SubscriptionPlanChanged:
+		return w.subscription(e.SubscriptionID, "", e.View, false)
+	case domain.SubscriptionEnded:
+		return w.subscription(e.SubscriptionID, "", e.View, false)
+
+	// Sales, commissions and affiliates.
+	case domain.SaleRecorded:
+		w.saleRecorded(e)
+	case domain.CommissionEarned:
+		return w.commissionEarned(e)
+	case domain.CommissionApproved:
+		return w.commissionApproved(e)
+	case domain.CommissionReversed:
+		return w.commissionReversed(e)
+	case domain.CommissionReversalAdjusted:
+		return w.commissionReversalAdjusted(e)
+	case domain.AffiliateRegistered:
+		return w.affiliateRegistered(e)
+	}
+	return nil
+}
+
+// flush writes the rows the batch changed, then the deltas they and the
+// events gathered.
+func (w *writer) flush() error {
+	for _, f := range []func() error{
+		func() error { return w.accounts.flush(w.txn, w.accountMoved) },
+		func() error { return w.licenses.flush(w.txn, nil) },
+		func() error { return w.subscriptions.flush(w.txn, w.subscriptionMoved) },
+		func() error { return w.affiliates.flush(w.txn, nil) },
+		func() error { return w.sales.flush(w.txn, w.saleMoved) },
+		w.flushCounters,
+		w.flushSummaries,
+	} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// first returns the row of table with primary key id, or nil.
+func first[T any](txn *memdb.Txn, table string, id []byte) (*T, error) {
+	raw, err := txn.First(table, indexID, id)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	return raw.(*T), nil
+}

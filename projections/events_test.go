@@ -1,0 +1,71 @@
+package projections
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/aseptsoft/subledger/domain"
+)
+
+// ignoredEvents are the domain events no projection needs: reservations,
+// Stripe receipts, the facts whose derived events are projected instead,
+// and personal data the projections leave out (the Stripe customer id).
+var ignoredEvents = map[string]bool{
+	domain.StripeCustomerLinked{}.EventType():     true,
+	domain.AccountSubscriptionNoted{}.EventType(): true,
+	domain.AccountErasureRequested{}.EventType():  true,
+	domain.ReservationClaimed{}.EventType():       true,
+	domain.ReservationReleased{}.EventType():      true,
+	domain.SaleRefundObserved{}.EventType():       true,
+	domain.SaleDisputeObserved{}.EventType():      true,
+	domain.StripeEventReceived{}.EventType():      true,
+}
+
+// projectedEvents returns the domain events the projections apply.
+func projectedEvents() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range []domain.Event{
+		domain.AccountRegistered{}, domain.AccountDetailsChanged{}, domain.AccountPasswordSet{},
+		domain.MarketingConsentGiven{}, domain.MarketingConsentWithdrawn{}, domain.AccountClosed{},
+		domain.AccountErasureScheduled{}, domain.AccountErasureUnscheduled{}, domain.AccountErased{},
+		domain.LicensePurchased{}, domain.LicenseKeyIssued{}, domain.LicenseRefunded{}, domain.LicenseRevoked{},
+		domain.SubscriptionCheckoutCompleted{}, domain.SubscriptionSynced{}, domain.SubscriptionStarted{},
+		domain.SubscriptionRenewed{}, domain.SubscriptionPaymentFailed{}, domain.SubscriptionPlanChanged{},
+		domain.SubscriptionCancellationRequested{}, domain.SubscriptionReactivated{}, domain.SubscriptionCanceled{},
+		domain.SubscriptionEnded{},
+		domain.SaleRecorded{}, domain.CommissionEarned{}, domain.CommissionApproved{}, domain.CommissionReversed{},
+		domain.CommissionReversalAdjusted{},
+		domain.AffiliateRegistered{},
+	} {
+		m[e.EventType()] = true
+	}
+	return m
+}
+
+// TestEveryDomainEventIsDecidedOn fails when the domain gains an event type
+// that is neither projected nor known to be ignored, so that a new event is
+// looked at rather than silently dropped.
+func TestEveryDomainEventIsDecidedOn(t *testing.T) {
+	projected := projectedEvents()
+	for _, e := range domain.EventTypes() {
+		name := e.EventType()
+		if !projected[name] && !ignoredEvents[name] {
+			t.Errorf("event %s (%s) is new: project it or list it in ignoredEvents", name, reflect.TypeOf(e))
+		}
+	}
+}
+
+// TestZeroEventsChangeNothing applies the zero value of every event type:
+// no error, no panic, and no row without an id.
+func TestZeroEventsChangeNothing(t *testing.T) {
+	p := newProjector(t, Config{})
+	for i, e := range domain.EventTypes() {
+		applyEvents(t, p, uint64(i+1), e)
+	}
+	applyEvents(t, p, 1000, domain.EventTypes()...)
+	for table, rows := range dump(t, p) {
+		if table != tableCheckpoint && table != tableCounters && table != tableSummaries && len(rows) > 0 {
+			t.Errorf("table %s has rows %+v", table, rows)
+		}
+	}
+}
