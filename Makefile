@@ -16,6 +16,7 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./cmd/subledger bench append --writers 16 --streams 10000 --events-per-stream 10
+	$(GO) run ./cmd/subledger bench rebuild --accounts 100000
 
 lint:
 	$(GO) vet ./...

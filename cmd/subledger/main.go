@@ -17,7 +17,9 @@ const usage = `usage: subledger <command> [flags]
 
 commands:
   serve          run the HTTP server (flags: subledger serve -h)
+  rebuild        replay the whole store into the projections and print a summary
   bench append   measure the event store (flags: subledger bench append -h)
+  bench rebuild  generate a store of a synthetic business and time its rebuild
   license verify KEY
                  check a license key offline with the vendor's public key
 `
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "rebuild":
+		return rebuild(ctx, args[1:], stdout, stderr)
 	case "license":
 		if len(args) >= 2 && args[1] == "verify" {
 			return licenseVerify(args[2:], stdout, stderr)
@@ -53,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch args[1] {
 		case "append":
 			return benchAppend(ctx, args[2:], stdout, stderr)
+		case "rebuild":
+			return benchRebuild(ctx, args[2:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)

@@ -27,6 +27,9 @@ type serveConfig struct {
 	DataDir       string
 	Store         string
 	MasterKeyFile string
+
+	// noCreate forbids making a master key and key ring (offline tools).
+	noCreate bool
 }
 
 func (c *serveConfig) flags(fs interface {
@@ -142,7 +145,7 @@ func openRing(ctx context.Context, cfg serveConfig, store eventstore.Store, logg
 		return nil, err
 	}
 	path := cfg.masterKeyFile()
-	master, created, err := keyring.LoadOrCreateMasterKey(path, !exists && len(someEvents) == 0, nil)
+	master, created, err := keyring.LoadOrCreateMasterKey(path, !cfg.noCreate && !exists && len(someEvents) == 0, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"io"
 	"reflect"
 	"sync"
@@ -446,9 +447,13 @@ func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, er
 	return data, part.P, part.P != nil, nil
 }
 
+// decodeCurrent decodes an event written in its type's current version. It
+// uses the encoding/json v2 prototype (github.com/go-json-experiment/json),
+// which reads the JSON that encoding/json writes about twice as fast; field
+// names match exactly (the codec wrote them), unknown members are ignored.
 func decodeCurrent(p reflect.Value, info *typeInfo, data, plaintext []byte) error {
 	target := p.Interface()
-	if err := json.Unmarshal(data, target); err != nil {
+	if err := jsonv2.Unmarshal(data, target); err != nil {
 		return err
 	}
 	if len(info.personal) == 0 {
@@ -459,7 +464,7 @@ func decodeCurrent(p reflect.Value, info *typeInfo, data, plaintext []byte) erro
 	if plaintext == nil {
 		return nil
 	}
-	return json.Unmarshal(plaintext, target)
+	return jsonv2.Unmarshal(plaintext, target)
 }
 
 func decodeOld(p reflect.Value, info *typeInfo, version int, data, plaintext []byte) error {

@@ -40,7 +40,7 @@ const (
 	maxBatchBytes = 8 << 20
 	// maxEventBytes bounds one event's data and metadata together.
 	maxEventBytes = 16 << 20
-	readChunk     = 1000
+	readChunk     = 8192
 )
 
 // Config tunes the store. The zero value is ready to use.

@@ -12,6 +12,7 @@ import (
 	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/eventstore"
 	"github.com/aseptsoft/subledger/eventstore/codec"
+	"github.com/aseptsoft/subledger/eventstore/keyring"
 )
 
 // pageSize is how many events one read of a stream takes.
@@ -74,4 +75,23 @@ func (r *Repository) Append(ctx context.Context, stream string, expectedVersion 
 		return 0, err
 	}
 	return res.Position, nil
+}
+
+// Decode decodes one event of the global order for a projector. Events the
+// key ring writes (erasure records, key streams) are not domain events and
+// decode as nil; any other type the codec does not know is an error, so that
+// a projection never silently skips business events.
+func (r *Repository) Decode(ctx context.Context, e eventstore.Event) (domain.Event, error) {
+	if keyring.Owns(e) {
+		return nil, nil
+	}
+	v, _, err := r.codec.Decode(ctx, e)
+	if err != nil {
+		return nil, fmt.Errorf("position %d (%s): %w", e.Position, e.Type, err)
+	}
+	ev, ok := v.(domain.Event)
+	if !ok {
+		return nil, fmt.Errorf("position %d: type %s is not a domain event", e.Position, e.Type)
+	}
+	return ev, nil
 }
