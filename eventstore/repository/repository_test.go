@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore"
 	"github.com/aseptsoft/subledger/eventstore/codec"
 	"github.com/aseptsoft/subledger/eventstore/embedded"
 	"github.com/aseptsoft/subledger/eventstore/keyring"
@@ -123,5 +126,46 @@ func TestRoundTripConflictAndErasure(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDecodeForTheProjector(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	acc, _, err := e.svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Ada", Email: "ada@example.org", Password: "long enough password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ring.Forget(ctx, acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Append(ctx, "stranger", eventstore.Any(), eventstore.EventData{ID: uuid.NewString(), Type: "stranger.thing.v1", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.store.ReadAll(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var domainEvents, skipped int
+	for _, ev := range all {
+		got, err := e.repo.Decode(ctx, ev)
+		switch {
+		case ev.Type == "stranger.thing.v1":
+			if err == nil {
+				t.Fatalf("an unknown event type decoded as %v, want an error", got)
+			}
+		case err != nil:
+			t.Fatalf("decode %s: %v", ev.Type, err)
+		case got == nil:
+			if !keyring.Owns(ev) {
+				t.Fatalf("domain event %s decoded as nil", ev.Type)
+			}
+			skipped++
+		default:
+			domainEvents++
+		}
+	}
+	if domainEvents == 0 || skipped == 0 {
+		t.Fatalf("decoded %d domain events and skipped %d key-ring events; want some of each", domainEvents, skipped)
 	}
 }
