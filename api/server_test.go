@@ -10,7 +10,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
-	srv := httptest.NewServer(api.New())
+	srv := httptest.NewServer(api.New(api.Config{}))
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/healthz")
 	if err != nil {
@@ -23,5 +23,30 @@ func TestHealthz(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusOK || body["status"] != "ok" {
 		t.Fatalf("GET /healthz = %d %v, want 200 ok", res.StatusCode, body)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	cases := []struct {
+		name  string
+		ready bool
+		want  int
+	}{
+		{"catching_up_is_503", false, http.StatusServiceUnavailable},
+		{"caught_up_is_200", true, http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(api.New(api.Config{Ready: func() bool { return c.ready }}))
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != c.want {
+				t.Fatalf("GET /readyz = %d, want %d", res.StatusCode, c.want)
+			}
+		})
 	}
 }

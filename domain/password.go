@@ -25,6 +25,28 @@ func DefaultArgon2id() Argon2id {
 	return Argon2id{Time: 2, MemoryKiB: 19 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
 }
 
+// withDefaults fills every zero parameter from DefaultArgon2id, so that a
+// partly given set never hashes with a zero key or salt length.
+func (p Argon2id) withDefaults() Argon2id {
+	d := DefaultArgon2id()
+	if p.Time == 0 {
+		p.Time = d.Time
+	}
+	if p.MemoryKiB == 0 {
+		p.MemoryKiB = d.MemoryKiB
+	}
+	if p.Threads == 0 {
+		p.Threads = d.Threads
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = d.KeyLen
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = d.SaltLen
+	}
+	return p
+}
+
 // Hash returns password's hash in the PHC string format
 // ($argon2id$v=19$m=...,t=...,p=...$salt$hash) with a salt read from random.
 func (p Argon2id) Hash(password string, random io.Reader) (string, error) {

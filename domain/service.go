@@ -93,9 +93,7 @@ func NewService(c Config) (*Service, error) {
 	if s.random == nil {
 		s.random = rand.Reader
 	}
-	if s.passwords == (Argon2id{}) {
-		s.passwords = DefaultArgon2id()
-	}
+	s.passwords = s.passwords.withDefaults()
 	if s.grace == 0 {
 		s.grace = 720 * time.Hour
 	}

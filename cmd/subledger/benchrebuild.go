@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/aseptsoft/subledger/domain"
-	"github.com/aseptsoft/subledger/eventstore/codec"
 	"github.com/aseptsoft/subledger/eventstore/embedded"
-	"github.com/aseptsoft/subledger/eventstore/repository"
 )
 
 // rebuildBenchResult is the one JSON line that `subledger bench rebuild` prints.
@@ -86,22 +84,13 @@ func benchRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // service, as `serve` would lay it out.
 func generateStore(ctx context.Context, dir string, gc generateConfig, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, ring, err := openStorage(ctx, serveConfig{DataDir: dir, Store: "embedded"}, logger)
+	st, err := openStack(ctx, config{DataDir: dir, Store: "embedded"}, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer ring.Close()
-	reg, err := repository.NewRegistry()
-	if err != nil {
-		return err
-	}
-	repo := repository.New(store, codec.New(reg, ring, codec.Config{}))
-	svc, err := domain.NewService(domain.Config{
-		Store: repo, Secret: bytes.Repeat([]byte("bench secret "), 4), LicenseSigningKey: benchSigningKey(),
-		// Cheap hashes: the benchmark is about replay, not sign-up.
-		Passwords: domain.Argon2id{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16},
-	})
+	defer st.Close()
+	// Cheap hashes: the benchmark is about replay, not sign-up.
+	svc, err := st.service(config{}, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
 	if err != nil {
 		return err
 	}

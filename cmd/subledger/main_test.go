@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +66,9 @@ func testServe(t *testing.T, store string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer
-	go func() { done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, &logs) }()
+	go func() {
+		done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, &logs)
+	}()
 	var res *http.Response
 	for i := 0; i < 100; i++ {
 		if res, err = http.Get(fmt.Sprintf("http://%s/healthz", addr)); err == nil {

@@ -16,8 +16,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/aseptsoft/subledger/eventstore/codec"
-	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -36,9 +34,9 @@ type rebuildSummary struct {
 // rebuild replays the whole store into the projections, offline, and prints
 // a summary; on a terminal it shows progress.
 func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := serveConfig{}
+	cfg := config{noCreate: true}
 	fs := newFlagSet("rebuild", stderr)
-	cfg.flags(fs)
+	cfg.storageFlags(fs)
 	asJSON := fs.Bool("json", false, "print the summary as one JSON line")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild to this file")
 	gcPercent := fs.Int("gc-percent", 300, "Go GC target percentage during the rebuild (GOGC); a replay allocates much and keeps most of it")
@@ -65,19 +63,13 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer pprof.StopCPUProfile()
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.noCreate = true
-	store, ring, err := openStorage(ctx, cfg, logger)
+	st, err := openStack(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer ring.Close()
-	reg, err := repository.NewRegistry()
-	if err != nil {
-		return err
-	}
-	repo := repository.New(store, codec.New(reg, ring, codec.Config{}))
-	proj, err := projections.New(projections.Config{Decoder: repo, Observe: ring.Observe, Logger: logger})
+	defer st.Close()
+	store := st.store
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -122,21 +114,21 @@ wait:
 		fmt.Fprint(progress, progressLine(proj.Position(), head, elapsed), "\n")
 	}
 
-	st := proj.View().Stats(time.Time{}, time.Time{})
+	stats := proj.View().Stats(time.Time{}, time.Time{})
 	sum := rebuildSummary{
 		Events:       proj.Position(),
 		Seconds:      elapsed.Seconds(),
 		PeakRSSBytes: peakRSS(),
-		Accounts:     st.Accounts.Registered,
-		Erased:       st.Accounts.Erased,
+		Accounts:     stats.Accounts.Registered,
+		Erased:       stats.Accounts.Erased,
 	}
 	if sum.Seconds > 0 {
 		sum.EventsPerS = float64(sum.Events) / sum.Seconds
 	}
-	for _, p := range st.Subscriptions {
+	for _, p := range stats.Subscriptions {
 		sum.Subscriptions += p.Active + p.PastDue + p.Ended
 	}
-	for _, s := range st.Sales {
+	for _, s := range stats.Sales {
 		sum.Sales += s.Sales + s.Renewals
 	}
 	if *asJSON {

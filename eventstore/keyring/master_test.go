@@ -95,3 +95,32 @@ func TestFormattingAMasterKeyShowsOnlyItsSource(t *testing.T) {
 		}
 	}
 }
+
+func TestDeriveGivesStableUnrelatedSecrets(t *testing.T) {
+	a, err := NewMasterKey(nil, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMasterKey(nil, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := a.MarshalText()
+	a2, err := ParseMasterKey(text, "a again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := a.Derive("server-secret")
+	switch {
+	case len(x) != 32:
+		t.Fatalf("derived %d bytes, want 32", len(x))
+	case !bytes.Equal(x, a2.Derive("server-secret")):
+		t.Fatal("the same master key and label gave different secrets")
+	case bytes.Equal(x, a.Derive("other")):
+		t.Fatal("two labels gave the same secret")
+	case bytes.Equal(x, b.Derive("server-secret")):
+		t.Fatal("two master keys gave the same secret")
+	case bytes.Contains(x, a.key[:8]):
+		t.Fatal("the derived secret shows the master key")
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/projections"
+)
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+func TestJobsEraseAndApproveWhatIsDue(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := &testClock{t: t0}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := config{DataDir: t.TempDir(), Store: "embedded", ErasureGrace: 48 * time.Hour, CommissionHold: 24 * time.Hour, now: clock.now}
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: clock.now, CommissionHold: cfg.CommissionHold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go proj.Run(runCtx, st.store)
+
+	aff, _, err := svc.RegisterAffiliate(ctx, domain.RegisterAffiliate{Name: "Aff", Email: "aff@example.org", CommissionRateBps: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Customer", Email: "customer@example.org", Password: "a long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := domain.RecordSubscriptionChange{SubscriptionID: "sub_1", Change: "created", Status: "active", AccountID: acc.ID, ProductID: "pro-monthly",
+		AffiliateID: aff.Affiliate.ID, Amount: 1500, Currency: "eur", CurrentPeriodEnd: t0.AddDate(0, 1, 0), StartedAt: t0, OccurredAt: t0}
+	if _, _, err := svc.RecordSubscriptionChange(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.RecordInvoicePaid(ctx, domain.RecordInvoicePaid{InvoiceID: "in_1", SubscriptionID: "sub_1", PaymentIntentID: "pi_1",
+		BillingReason: domain.BillingReasonCreate, AccountID: acc.ID, ProductID: "pro-monthly", AffiliateID: aff.Affiliate.ID,
+		Amount: 1500, Currency: "eur", PeriodStart: t0, PeriodEnd: t0.AddDate(0, 1, 0), OccurredAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	end := t0.AddDate(0, 1, 0)
+	sub.Change, sub.Status, sub.EndedAt, sub.OccurredAt = "deleted", "canceled", end, end
+	_, res, err := svc.RecordSubscriptionChange(ctx, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proj.WaitFor(ctx, res.Position); err != nil {
+		t.Fatal(err)
+	}
+	j := &jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}
+
+	cases := []struct {
+		name                   string
+		at                     time.Time
+		wantErased, wantApprov int
+	}{
+		{"nothing_is_due_before_the_hold", t0.Add(time.Hour), 0, 0},
+		{"commission_is_approved_after_the_hold", t0.Add(25 * time.Hour), 0, 1},
+		{"erasure_waits_for_the_grace", end.Add(47 * time.Hour), 0, 0},
+		{"account_is_erased_after_the_grace", end.Add(49 * time.Hour), 1, 0},
+		{"nothing_is_done_twice", end.Add(72 * time.Hour), 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clock.set(c.at)
+			erased, approved := j.once(ctx)
+			if erased != c.wantErased || approved != c.wantApprov {
+				t.Fatalf("erased %d, approved %d; want %d, %d", erased, approved, c.wantErased, c.wantApprov)
+			}
+			// Let the projections see what the jobs wrote before the next case.
+			if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	a, ok := proj.View().Account(acc.ID)
+	if !ok || a.Status != domain.AccountStatusErased || a.Name != "" || a.Email != "" {
+		t.Fatalf("after the grace the account reads %+v, want erased with no personal data", a)
+	}
+	events, _, err := st.repo.Load(ctx, domain.AccountStream(acc.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg := events[0].(domain.AccountRegistered); reg.Name != "" || reg.Email != "" {
+		t.Fatalf("the account's key was not shredded: registration reads %+v", reg)
+	}
+}
