@@ -17,7 +17,7 @@ type testClock struct {
 	t  time.Time
 }
 
-func (c *testClock) now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 func TestJobsEraseAndApproveWhatIsDue(t *testing.T) {
