@@ -241,15 +241,12 @@ func (s *Service) erase(ctx context.Context, id string, ifDue bool) (*Account, R
 	if ifDue && (cur.ErasureDueAt.IsZero() || now.Before(cur.ErasureDueAt)) {
 		return nil, Result{}, Errorf(KindConflict, CodeErasureNotDue, "no erasure of this account is due")
 	}
-	var pos uint64
-	if email := NormalizeEmail(cur.Email); email != "" {
-		// Released while the address can still be read. Should the erasure
-		// below fail, the reservation of an account that still uses it can
-		// be claimed by nobody but that account.
-		if pos, err = s.release(ctx, reserveEmail, email, id); err != nil {
-			return nil, Result{}, err
-		}
-	}
+	// The address is read before the erasure, which makes it unreadable once
+	// the caller shreds the key; it is released only after the erasure is
+	// recorded, so that a failed erasure never frees the address of a live
+	// account. Should the release fail, claiming the address later takes
+	// over a reservation whose holder is erased.
+	email := NormalizeEmail(cur.Email)
 	acc, p, err := execute(ctx, s, AccountStream(id), newAccount, func(a *Account) error {
 		if ifDue {
 			return a.eraseIfDue(now)
@@ -258,6 +255,12 @@ func (s *Service) erase(ctx context.Context, id string, ifDue bool) (*Account, R
 	})
 	if err != nil {
 		return nil, Result{}, err
+	}
+	var pos uint64
+	if email != "" {
+		if pos, err = s.release(ctx, reserveEmail, email, id); err != nil {
+			return nil, Result{}, err
+		}
 	}
 	return acc, Result{Position: maxPos(pos, p)}, nil
 }

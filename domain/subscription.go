@@ -503,14 +503,29 @@ func (s *Subscription) Note() SubscriptionNote {
 	return SubscriptionNote{Paid: s.Paid, Ended: s.Status == SubscriptionStatusEnded, EndedAt: s.EndedAt}
 }
 
-// HasAccess reports whether the subscription grants access at now: until it
-// ends, and through a period already paid even when a later payment failed
-// or a cancellation at period end is pending.
+// HasAccess reports whether the subscription grants access at now: while it
+// is active (a pending cancellation at period end keeps it active until
+// then), and, when a payment failed, through the last period a paid
+// invoice covers, never into the unpaid period that Stripe already shows
+// as current.
 func (s *Subscription) HasAccess(now time.Time) bool {
-	if s.Status == SubscriptionStatusEnded {
+	switch s.Status {
+	case SubscriptionStatusEnded:
 		return false
+	case SubscriptionStatusActive:
+		return true
 	}
-	return s.Status == SubscriptionStatusActive || now.Before(s.CurrentPeriodEnd)
+	return now.Before(s.PaidThrough())
+}
+
+// PaidThrough is the end of the latest period covered by a paid invoice;
+// zero when no invoice is paid.
+func (s *Subscription) PaidThrough() time.Time {
+	var t time.Time
+	for _, i := range s.invoices {
+		t = maxTime(t, i.PeriodEnd)
+	}
+	return t
 }
 
 // Invoices returns the paid invoices, oldest period first.

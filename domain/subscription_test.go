@@ -228,6 +228,29 @@ func TestSubscriptionFacts(t *testing.T) {
 			},
 		},
 		{
+			name:  "past_due_keeps_access_through_the_paid_period_only_even_when_stripe_shows_the_next_one",
+			given: liveAccount(),
+			setup: func(t *testing.T, f *fixture) { setupSub(t, f, "", 0) },
+			when: func(f *fixture) error {
+				if _, _, err := f.svc.RecordInvoicePaymentFailed(ctxb, RecordInvoicePaymentFailed{InvoiceID: "in_1", SubscriptionID: "sub_1", OccurredAt: month(1)}); err != nil {
+					return err
+				}
+				next := snapshot(StripeChangeUpdated, "past_due", false, month(1).Add(time.Minute))
+				next.CurrentPeriodEnd = month(2)
+				_, _, err := f.svc.RecordSubscriptionChange(ctxb, next)
+				return err
+			},
+			check: func(t *testing.T, f *fixture) {
+				s := loadSub(t, f)
+				if s.Status != SubscriptionStatusPastDue || !s.PaidThrough().Equal(month(1)) {
+					t.Fatalf("status %s, paid through %v; want past_due through %v", s.Status, s.PaidThrough(), month(1))
+				}
+				if !s.HasAccess(month(1).Add(-time.Hour)) || s.HasAccess(month(1).Add(10*24*time.Hour)) {
+					t.Fatal("access should last through the paid period and not into the unpaid one")
+				}
+			},
+		},
+		{
 			name:  "paying_the_failed_invoice_makes_it_active_again",
 			given: liveAccount(),
 			setup: func(t *testing.T, f *fixture) {
