@@ -237,9 +237,39 @@ func walkFields(rt reflect.Type, prefix []int, visit func(sf reflect.StructField
 		if name == "" {
 			name = sf.Name
 		}
+		if !personal && hasPersonalTag(sf.Type, map[reflect.Type]bool{}) {
+			// Only the top level (and embedded structs) is split into the
+			// plain and the personal part: a personal field nested deeper
+			// would be stored in the clear.
+			return fmt.Errorf("codec: %s.%s: holds fields tagged personal, which would not be encrypted there; mark %s itself personal or move them up", rt, sf.Name, sf.Name)
+		}
 		if err := visit(sf, index, name, opts, personal); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hasPersonalTag reports whether a field tagged personal is reachable in t
+// through structs, pointers, slices, arrays and maps.
+func hasPersonalTag(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Map:
+		return hasPersonalTag(t.Key(), seen) || hasPersonalTag(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Tag.Get("personal") != "" || hasPersonalTag(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }

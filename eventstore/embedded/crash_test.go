@@ -92,15 +92,29 @@ func TestCrashKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		lines := make(chan string, 1<<16)
+		lines := make(chan string, 1<<20)
+		firstAck := make(chan struct{})
 		go func() {
 			sc := bufio.NewScanner(stdout)
+			seen := false
 			for sc.Scan() {
 				lines <- sc.Text()
+				if !seen && strings.HasPrefix(sc.Text(), "ACK ") {
+					seen = true
+					close(firstAck)
+				}
 			}
 			close(lines)
 		}()
-		time.Sleep(time.Duration(20+rng.IntN(200)) * time.Millisecond)
+		// The random moment counts from the first acknowledgement, so that a
+		// slow start does not make a round that proves nothing.
+		select {
+		case <-firstAck:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("round %d: the child acknowledged nothing in 30 s", round)
+		}
+		time.Sleep(time.Duration(1+rng.IntN(150)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +139,7 @@ func TestCrashKill9(t *testing.T) {
 		}
 		cmd.Wait()
 		if roundAcks == 0 {
-			t.Logf("round %d: killed before the first acknowledgement", round)
+			t.Fatalf("round %d: no acknowledged append was read", round)
 		}
 		checkAcked(t, dir, acked, round)
 		if round%2 == 1 {

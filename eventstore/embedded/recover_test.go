@@ -256,3 +256,25 @@ func TestCloseAnswersEveryAppend(t *testing.T) {
 		}
 	}
 }
+
+func TestReadsAfterCloseAreErrClosed(t *testing.T) {
+	s, err := Open(t.TempDir(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, 3)
+	sub, err := s.SubscribeAll(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s.ReadAll(context.Background(), 0, 10); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read all after close: %v, want ErrClosed", err)
+	}
+	if _, err := s.ReadStream(context.Background(), "s-0", 0, 10); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read stream after close: %v, want ErrClosed", err)
+	}
+	if _, err := sub.Next(context.Background()); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("next after close: %v, want ErrClosed", err)
+	}
+}

@@ -541,7 +541,7 @@ func (s *Store) write(buf []byte) error {
 
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max int) ([]eventstore.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.readable(ctx); err != nil {
 		return nil, err
 	}
 	if from < 0 || max <= 0 {
@@ -568,6 +568,16 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	return s.readLocs(locs, name)
 }
 
+// readable is ctx's error, or ErrClosed once Close has begun.
+func (s *Store) readable(ctx context.Context) error {
+	select {
+	case <-s.closing:
+		return eventstore.ErrClosed
+	default:
+		return ctx.Err()
+	}
+}
+
 type loc struct {
 	off    int64
 	length uint32
@@ -586,6 +596,9 @@ func (s *Store) readLocs(locs []loc, stream string) ([]eventstore.Event, error) 
 		start, stop := locs[i].off, locs[j-1].off+int64(locs[j-1].length)
 		buf := make([]byte, stop-start)
 		if _, err := s.file.ReadAt(buf, start); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				return nil, eventstore.ErrClosed
+			}
 			return nil, fmt.Errorf("embedded store: read %s: %w", s.path, err)
 		}
 		if stream == "" {
@@ -647,7 +660,7 @@ func (s *Store) decode(b []byte, pos uint64, stream string, types map[string]str
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after uint64, max int) ([]eventstore.Event, error) {
-	if err := ctx.Err(); err != nil {
+	if err := s.readable(ctx); err != nil {
 		return nil, err
 	}
 	if max <= 0 {
