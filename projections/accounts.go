@@ -167,3 +167,20 @@ func (v *View) ErasuresDue() iter.Seq[string] {
 		}
 	}
 }
+
+// ErasedAccounts yields the ids of every erased account. It scans the whole
+// accounts table: it is meant for reconciling once at start-up (making sure
+// every erased account's key is shredded), not for requests.
+func (v *View) ErasedAccounts() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		it, err := v.txn.Get(tableAccounts, indexID)
+		if err != nil {
+			return
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if a := raw.(*Account); a.Status == domain.AccountStatusErased && !yield(a.ID) {
+				return
+			}
+		}
+	}
+}

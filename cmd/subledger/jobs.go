@@ -19,6 +19,12 @@ type jobs struct {
 	svc    *domain.Service
 	ring   keyring.Ring
 	logger *slog.Logger
+
+	// reconciled is set once every erased account's key was made sure to be
+	// shredded (the first round); unshredded holds the erased accounts
+	// whose Forget failed since, tried again every round.
+	reconciled bool
+	unshredded map[string]bool
 }
 
 // run does the due work every interval until ctx ends.
@@ -43,20 +49,45 @@ func (j *jobs) run(ctx context.Context, interval time.Duration) {
 // once does the work due now and reports how much it did.
 func (j *jobs) once(ctx context.Context) (erased, approved int) {
 	view := j.proj.View()
+	// An erased account whose key survived (a Forget that failed, or a crash
+	// between recording the erasure and shredding) is shredded now: on the
+	// first round every erased account is checked (Forget is a no-op for a
+	// forgotten subject), afterwards those whose Forget failed.
+	if j.unshredded == nil {
+		j.unshredded = map[string]bool{}
+	}
+	if !j.reconciled {
+		for id := range view.ErasedAccounts() {
+			j.unshredded[id] = true
+		}
+		j.reconciled = true
+	}
+	for id := range j.unshredded {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := j.ring.Forget(ctx, id); err != nil {
+			j.logger.Error("jobs: shredding an erased account's key failed; trying again next round", "account_id", id, "error", err)
+			continue
+		}
+		delete(j.unshredded, id)
+	}
 	for id := range view.ErasuresDue() {
 		if ctx.Err() != nil {
 			return
 		}
 		acc, _, err := j.svc.EraseIfDue(ctx, domain.EraseIfDue{AccountID: id})
-		if err == nil && acc != nil && acc.Status == domain.AccountStatusErased {
-			// Shredding the key is what makes the erasure real; Forget is
-			// safe to repeat, so a crash between the two is mended on the
-			// next round (the account is erased, its key still goes).
-			err = j.ring.Forget(ctx, id)
-		}
 		if err != nil {
 			j.logger.Error("jobs: scheduled erasure failed", "account_id", id, "error", err)
 			continue
+		}
+		if acc == nil || acc.Status != domain.AccountStatusErased {
+			continue
+		}
+		// Shredding the key is what makes the erasure real.
+		if err := j.ring.Forget(ctx, id); err != nil {
+			j.unshredded[id] = true
+			j.logger.Error("jobs: shredding an erased account's key failed; trying again next round", "account_id", id, "error", err)
 		}
 		erased++
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -9,8 +10,24 @@ import (
 	"time"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore/keyring"
 	"github.com/aseptsoft/subledger/projections"
 )
+
+// flakyRing fails the first failures calls of Forget, as a full disk would.
+type flakyRing struct {
+	keyring.Ring
+	failures int
+	failed   int
+}
+
+func (r *flakyRing) Forget(ctx context.Context, subject string) error {
+	if r.failed < r.failures {
+		r.failed++
+		return errors.New("disk full")
+	}
+	return r.Ring.Forget(ctx, subject)
+}
 
 type testClock struct {
 	mu sync.Mutex
@@ -70,7 +87,8 @@ func TestJobsEraseAndApproveWhatIsDue(t *testing.T) {
 	if err := proj.WaitFor(ctx, res.Position); err != nil {
 		t.Fatal(err)
 	}
-	j := &jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}
+	ring := &flakyRing{Ring: st.ring, failures: 1}
+	j := &jobs{proj: proj, svc: svc, ring: ring, logger: logger}
 
 	cases := []struct {
 		name                   string
@@ -80,7 +98,8 @@ func TestJobsEraseAndApproveWhatIsDue(t *testing.T) {
 		{"nothing_is_due_before_the_hold", t0.Add(time.Hour), 0, 0},
 		{"commission_is_approved_after_the_hold", t0.Add(25 * time.Hour), 0, 1},
 		{"erasure_waits_for_the_grace", end.Add(47 * time.Hour), 0, 0},
-		{"account_is_erased_after_the_grace", end.Add(49 * time.Hour), 1, 0},
+		{"account_is_erased_after_the_grace_though_shredding_fails", end.Add(49 * time.Hour), 1, 0},
+		{"shredding_is_tried_again_next_round", end.Add(50 * time.Hour), 0, 0},
 		{"nothing_is_done_twice", end.Add(72 * time.Hour), 0, 0},
 	}
 	for _, c := range cases {
@@ -105,6 +124,60 @@ func TestJobsEraseAndApproveWhatIsDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	if reg := events[0].(domain.AccountRegistered); reg.Name != "" || reg.Email != "" {
-		t.Fatalf("the account's key was not shredded: registration reads %+v", reg)
+		t.Fatal("the account's key was not shredded: its registration still reads")
+	}
+	if ring.failed != 1 {
+		t.Fatalf("the ring failed %d times, want 1", ring.failed)
+	}
+}
+
+// TestJobsShredErasedAccountsWhoseKeySurvived: an account erased by a
+// process that died before shredding its key is shredded by the next
+// process's first round.
+func TestJobsShredErasedAccountsWhoseKeySurvived(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := config{DataDir: t.TempDir(), Store: "embedded"}
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Customer", Email: "customer@example.org", Password: "a long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The erasure is recorded; the process dies before Forget.
+	_, res, err := svc.RequestErasure(ctx, domain.RequestErasure{AccountID: acc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go proj.Run(runCtx, st.store)
+	if err := proj.WaitFor(ctx, res.Position); err != nil {
+		t.Fatal(err)
+	}
+	readable := func() bool {
+		events, _, err := st.repo.Load(ctx, domain.AccountStream(acc.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events[0].(domain.AccountRegistered).Email != ""
+	}
+	if !readable() {
+		t.Fatal("the key was shredded before the jobs ran: the test proves nothing")
+	}
+	(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}).once(ctx)
+	if readable() {
+		t.Fatal("the first round left the erased account's key alive")
 	}
 }

@@ -119,7 +119,7 @@ func TestEnvSetsFlagsNotGivenOnTheCommandLine(t *testing.T) {
 	}
 }
 
-func TestServeRefusesABadMasterKey(t *testing.T) {
+func TestServeRefusesMissingOrWrongSecretsOverExistingData(t *testing.T) {
 	cases := []struct {
 		name   string
 		damage func(t *testing.T, keyFile string)
@@ -139,6 +139,16 @@ func TestServeRefusesABadMasterKey(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"missing_key_ring_over_existing_events", func(t *testing.T, f string) {
+			if err := os.RemoveAll(filepath.Join(filepath.Dir(f), "keyring")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"missing_license_signing_key_over_existing_events", func(t *testing.T, f string) {
+			if err := os.Remove(filepath.Join(filepath.Dir(f), "license-signing.key")); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -153,11 +163,15 @@ func TestServeRefusesABadMasterKey(t *testing.T) {
 			if _, err := os.Stat(keyFile); err != nil {
 				t.Fatalf("first start made no master key: %v", err)
 			}
+			// Some business, so that the store holds events.
+			if err := generateStore(context.Background(), dir, generateConfig{Accounts: 1, Workers: 1, Seed: 1}, io.Discard); err != nil {
+				t.Fatal(err)
+			}
 			c.damage(t, keyFile)
 			after, _ := os.ReadFile(keyFile)
 			err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), keyFile) {
-				t.Fatalf("start with a bad master key: %v, want an error naming %s", err, keyFile)
+			if err == nil || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("start after damage: %v, want an error naming what is wrong under %s", err, dir)
 			}
 			now, _ := os.ReadFile(keyFile)
 			if !bytes.Equal(now, after) {

@@ -34,7 +34,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	signing, err := loadOrCreateSigningKey(cfg.licenseKeyFile(), true, logger)
+	// The license-signing key is made only for a new deployment: over
+	// existing data a missing key would silently invalidate every license
+	// key issued, and every replica must sign with the same key.
+	signing, err := loadOrCreateSigningKey(cfg.licenseKeyFile(), st.fresh, logger)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,9 @@ type stack struct {
 	ring   keyring.Ring
 	master keyring.MasterKey
 	repo   *repository.Repository
+	// fresh is true for a new deployment: no key ring and no event before
+	// this start.
+	fresh bool
 }
 
 // openStack opens the event store and its key ring: the embedded store with
@@ -143,9 +146,17 @@ func (s *stack) openRing(ctx context.Context, cfg config, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	s.fresh = !exists && len(someEvents) == 0
+	if !exists && !s.fresh {
+		where := ringDir
+		if !embeddedRing {
+			where = "the store's key-ring streams"
+		}
+		return fmt.Errorf("the key ring (%s) is missing while the event store holds events: restore it from a backup; a new key ring could read none of the personal data", where)
+	}
 	path := cfg.masterKeyFile()
 	var created bool
-	s.master, created, err = keyring.LoadOrCreateMasterKey(path, !cfg.noCreate && !exists && len(someEvents) == 0, nil)
+	s.master, created, err = keyring.LoadOrCreateMasterKey(path, !cfg.noCreate && s.fresh, nil)
 	if err != nil {
 		return err
 	}
