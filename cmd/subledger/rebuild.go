@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -39,6 +40,7 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.storageFlags(fs)
 	asJSON := fs.Bool("json", false, "print the summary as one JSON line")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile taken after the rebuild to this file")
 	gcPercent := fs.Int("gc-percent", 300, "Go GC target percentage during the rebuild (GOGC); a replay allocates much and keeps most of it")
 	memLimit := fs.Int64("memory-limit-mib", 1280, "soft memory limit in MiB (GOMEMLIMIT) that bounds the heap the higher GC target allows; 0 for none")
 	if err := parseWithEnv(fs, args, os.Getenv); err != nil {
@@ -114,6 +116,20 @@ wait:
 		fmt.Fprint(progress, progressLine(proj.Position(), head, elapsed), "\n")
 	}
 
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
 	stats := proj.View().Stats(time.Time{}, time.Time{})
 	sum := rebuildSummary{
 		Events:       proj.Position(),
