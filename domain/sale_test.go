@@ -156,14 +156,15 @@ func TestRecordCheckoutPaid(t *testing.T) {
 			},
 		},
 		{
-			name:  "checkout_for_an_erased_account_issues_no_key",
+			name:  "checkout_for_an_erased_account_records_the_issue_without_a_key",
 			given: []on{{AccountStream(accA), []Event{registered(accA, mailA), AccountErased{AccountID: accA, ErasedAt: t0}}}},
 			when: func(f *fixture) error {
 				f.store.forget(accA)
 				return pay(checkoutPaid("pi_1", 10000, ""))(f)
 			},
 			then: []on{
-				{LicenseStream(licenseIDOf("pi_1")), []Event{purchased("pi_1", 10000)}},
+				{LicenseStream(licenseIDOf("pi_1")), []Event{purchased("pi_1", 10000),
+					LicenseKeyIssued{LicenseID: licenseIDOf("pi_1"), AccountID: accA, IssuedAt: t0}}},
 				{SaleStream(saleIDOf("pi_1")), []Event{licenseSale("pi_1", 10000)}},
 			},
 		},

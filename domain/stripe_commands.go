@@ -174,9 +174,15 @@ func (s *Service) RecordCheckoutPaid(ctx context.Context, cmd RecordCheckoutPaid
 	lic, pos, err := execute(ctx, s, LicenseStream(licenseID), newLicense, func(l *License) error {
 		l.purchase(LicensePurchased{LicenseID: licenseID, SaleID: saleID, AccountID: cmd.AccountID, ProductID: cmd.ProductID,
 			Quantity: cmd.Quantity, Amount: cmd.Amount, Currency: cmd.Currency, PurchasedAt: utc(cmd.OccurredAt)})
-		if l.KeyIssued || owner.Status == AccountStatusErased {
-			// The key is personal data of the owner: none is issued for an
-			// erased account, whose data key is gone.
+		if owner.Status == AccountStatusErased {
+			// The key is personal data of the owner, whose data key is gone:
+			// the issue is recorded without a key, as the key of a license
+			// bought before the erasure reads after it, so the license is
+			// the same whichever of purchase and erasure Stripe delivers
+			// first.
+			return l.issueKey("")
+		}
+		if l.KeyIssued {
 			return nil
 		}
 		key, err := s.signLicense(l)
