@@ -12,6 +12,8 @@ build:
 
 test:
 	$(GO) test -count=1 ./...
+	@echo "contract suites, by backend (esdb-server runs only with SUBLEDGER_ESDB_URL set):"
+	@$(GO) test -count=1 -run '^TestContract$$' -v ./eventstore/... | grep -E -- '^    --- (PASS|FAIL|SKIP): TestContract/[^/ ]+ ' || true
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
