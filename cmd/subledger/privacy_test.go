@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/projections"
+)
+
+// TestNoPlaintextPersonalDataInFilesOrLogs runs a small business through the
+// whole stack (sign-ups, purchases, subscriptions, a Stripe customer link, a
+// marketing consent with an IP address, an erasure, the jobs, a rebuild),
+// with every log line captured, then scans every byte of the data directory
+// and of the logs for the personal values it used.
+func TestNoPlaintextPersonalDataInFilesOrLogs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := config{DataDir: dir, Store: "embedded", ErasureGrace: time.Hour, CommissionHold: time.Hour}
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	personal := []string{
+		"Quirinus Zephyrlight", "Xanthippe Corporation", "quirinus.zephyrlight@example.net",
+		"cus_QuirinusSecret42", "203.0.113.77", "Yolanda Affiliatewoman", "yolanda.aff@example.net",
+	}
+	aff, _, err := svc.RegisterAffiliate(ctx, domain.RegisterAffiliate{Name: personal[5], Email: personal[6], CommissionRateBps: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: personal[0], Company: personal[1], Email: personal[2], Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.LinkStripeCustomer(ctx, domain.LinkStripeCustomer{AccountID: acc.ID, CustomerID: personal[3]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.SetMarketingConsent(ctx, domain.SetMarketingConsent{AccountID: acc.ID, Given: true, IPAddress: personal[4]}); err != nil {
+		t.Fatal(err)
+	}
+	lic, _, err := svc.RecordCheckoutPaid(ctx, domain.RecordCheckoutPaid{SessionID: "cs_q", PaymentIntentID: "pi_q", AccountID: acc.ID,
+		ProductID: "desktop-license", Quantity: 1, AffiliateID: aff.Affiliate.ID, Amount: 4900, Currency: "eur", OccurredAt: time.Now().Add(-2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lic.Key == "" {
+		t.Fatal("no license key was issued")
+	}
+	personal = append(personal, lic.Key)
+	// A second customer, erased, and a third who stays.
+	gone, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Gottfried Vanishing", Email: "gottfried.vanishing@example.net", Password: "another long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.RequestErasure(ctx, domain.RequestErasure{AccountID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ring.Forget(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Logger: logger, CommissionHold: cfg.CommissionHold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { proj.Run(runCtx, st.store); close(done) }()
+	<-proj.Ready()
+	(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}).once(ctx)
+	stop()
+	<-done
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"rebuild", "--data-dir", dir}, &out, &logs); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	logs.Write(out.Bytes())
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged: the log scan proves nothing")
+	}
+
+	scan := func(where string, b []byte) {
+		lower := bytes.ToLower(b)
+		for _, p := range append(personal, "Gottfried Vanishing", "gottfried.vanishing@example.net") {
+			if bytes.Contains(lower, bytes.ToLower([]byte(p))) {
+				t.Errorf("%s holds the personal value %q in plain text", where, p)
+			}
+		}
+	}
+	scan("the logs", logs.Bytes())
+	files := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		scan(strings.TrimPrefix(path, dir), b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 4 {
+		t.Fatalf("scanned %d files, want the log, the key ring and both keys", files)
+	}
+}
