@@ -309,9 +309,13 @@ func (s *Service) Account(ctx context.Context, id string) (*Account, error) {
 func (s *Service) claimEmail(ctx context.Context, email, owner string) (uint64, error) {
 	norm := NormalizeEmail(email)
 	key := s.keys.digest(reserveEmail, norm)
+	subject, err := s.pseudonyms.Pseudonym(ctx, owner, PseudonymEmailReservation)
+	if err != nil {
+		return 0, err
+	}
 	_, pos, err := execute(ctx, s, ReservationStream(reserveEmail, key), newReservation, func(r *Reservation) error {
 		takeOver := false
-		if r.Held && r.Owner != owner {
+		if r.Held && r.Owner != owner && r.Owner != "" {
 			holder, _, err := load(ctx, s, AccountStream(r.Owner), newAccount)
 			if err != nil {
 				return err
@@ -324,7 +328,7 @@ func (s *Service) claimEmail(ctx context.Context, email, owner string) (uint64, 
 				takeOver = settled
 			}
 		}
-		return r.claim(reserveEmail, key, owner, takeOver, CodeEmailTaken, s.clock())
+		return r.claim(reserveEmail, key, owner, subject, takeOver, CodeEmailTaken, s.clock())
 	})
 	return pos, err
 }
@@ -333,7 +337,7 @@ func (s *Service) claimEmail(ctx context.Context, email, owner string) (uint64, 
 func (s *Service) release(ctx context.Context, namespace, value, owner string) (uint64, error) {
 	key := s.keys.digest(namespace, value)
 	_, pos, err := execute(ctx, s, ReservationStream(namespace, key), newReservation, func(r *Reservation) error {
-		r.release(namespace, key, owner, s.clock())
+		r.release(owner, s.clock())
 		return nil
 	})
 	return pos, err

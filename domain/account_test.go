@@ -25,11 +25,11 @@ func registered(id, email string) AccountRegistered {
 }
 
 func claimed(email, owner string, at time.Time) ReservationClaimed {
-	return ReservationClaimed{Namespace: reserveEmail, Key: emailKey(email), Owner: owner, ClaimedAt: at}
+	return ReservationClaimed{Namespace: reserveEmail, Key: emailKey(email), Subject: pseudonymOf(owner, PseudonymEmailReservation), Owner: owner, ClaimedAt: at}
 }
 
 func released(email, owner string, at time.Time) ReservationReleased {
-	return ReservationReleased{Namespace: reserveEmail, Key: emailKey(email), Owner: owner, ReleasedAt: at}
+	return ReservationReleased{Namespace: reserveEmail, Key: emailKey(email), Subject: pseudonymOf(owner, PseudonymEmailReservation), Owner: owner, ReleasedAt: at}
 }
 
 // liveAccount is an account A registered with mailA and its reservation.
@@ -90,6 +90,51 @@ func TestRegisterAccount(t *testing.T) {
 			when: register(mailA),
 			then: []on{
 				{emailStream(mailA), []Event{released(mailA, accA, testStart), claimed(mailA, idN(1), testStart)}},
+				{AccountStream(idN(1)), []Event{bob(mailA)}},
+			},
+		},
+		{
+			name: "address_whose_erased_holder_was_shredded_is_free_and_names_nobody",
+			given: []on{
+				{emailStream(mailA), []Event{claimed(mailA, accA, testStart.Add(-time.Hour))}},
+				{AccountStream(accA), []Event{registered(accA, mailA), AccountErased{AccountID: accA, ErasedAt: testStart.Add(-time.Minute)}}},
+			},
+			setup: func(t *testing.T, f *fixture) {
+				f.store.forget(pseudonymOf(accA, PseudonymEmailReservation))
+				f.store.forget(accA)
+				r, err := f.svc.EmailReservation(context.Background(), mailA)
+				if err != nil || !r.Held || r.Owner != "" {
+					t.Fatalf("after shredding, the reservation reads held %v by %q (err %v); want held by nobody readable", r.Held, r.Owner, err)
+				}
+			},
+			when: register(mailA),
+			then: []on{
+				{emailStream(mailA), []Event{
+					ReservationReleased{Namespace: reserveEmail, Key: emailKey(mailA), Subject: pseudonymOf(accA, PseudonymEmailReservation), ReleasedAt: testStart},
+					claimed(mailA, idN(1), testStart)}},
+				{AccountStream(idN(1)), []Event{bob(mailA)}},
+			},
+		},
+		{
+			name: "first_version_claim_of_a_live_account_still_holds_the_address",
+			given: []on{
+				{emailStream(mailA), []Event{ReservationClaimedV1{Namespace: reserveEmail, Key: emailKey(mailA), Owner: accA, ClaimedAt: testStart.Add(-time.Hour)}}},
+				{AccountStream(accA), []Event{realRegistered(accA, mailA)}},
+			},
+			when: register(mailA),
+			code: CodeEmailTaken,
+		},
+		{
+			name: "first_version_claim_of_an_erased_account_is_released_in_its_own_version",
+			given: []on{
+				{emailStream(mailA), []Event{ReservationClaimedV1{Namespace: reserveEmail, Key: emailKey(mailA), Owner: accA, ClaimedAt: testStart.Add(-time.Hour)}}},
+				{AccountStream(accA), []Event{registered(accA, mailA), AccountErased{AccountID: accA, ErasedAt: testStart.Add(-time.Minute)}}},
+			},
+			when: register(mailA),
+			then: []on{
+				{emailStream(mailA), []Event{
+					ReservationReleasedV1{Namespace: reserveEmail, Key: emailKey(mailA), Owner: accA, ReleasedAt: testStart},
+					claimed(mailA, idN(1), testStart)}},
 				{AccountStream(idN(1)), []Event{bob(mailA)}},
 			},
 		},

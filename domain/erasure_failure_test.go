@@ -21,7 +21,7 @@ func (f refuseErasure) Append(ctx context.Context, stream string, exp int64, evs
 
 func TestFailedErasureKeepsTheAddressReserved(t *testing.T) {
 	f := newFixture(t)
-	svc, err := NewService(Config{Store: refuseErasure{f.store}, Secret: testSecret, LicenseSigningKey: testSignKey, Now: f.clock, NewID: f.nextID, Random: &counterReader{}, Passwords: testArgon2})
+	svc, err := NewService(Config{Store: refuseErasure{f.store}, Secret: testSecret, LicenseSigningKey: testSignKey, Now: f.clock, NewID: f.nextID, Random: &counterReader{}, Passwords: testArgon2, Pseudonyms: f.store})
 	if err != nil {
 		t.Fatal(err)
 	}

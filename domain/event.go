@@ -38,6 +38,8 @@ func EventTypes() []Event {
 
 		ReservationClaimed{},
 		ReservationReleased{},
+		ReservationClaimedV1{},
+		ReservationReleasedV1{},
 
 		LicensePurchased{},
 		LicenseKeyIssued{},

@@ -260,6 +260,7 @@ func newFixture(t tb) *fixture {
 		Passwords:         testArgon2,
 		ErasureGrace:      testGrace,
 		CommissionHold:    testHold,
+		Pseudonyms:        f.store,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -285,4 +286,19 @@ func hasPersonalValue(e Event) bool {
 		}
 	}
 	return false
+}
+
+// pseudonymOf is the pseudonym the memStore gives subject for label: a
+// stand-in for the key ring's, derived from nothing secret.
+func pseudonymOf(subject, label string) string { return "pseudonym(" + label + "," + subject + ")" }
+
+// Pseudonym implements Pseudonyms like the key ring: stable, and refused
+// once the subject is forgotten.
+func (m *memStore) Pseudonym(_ context.Context, subject, label string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.forgotten[subject] {
+		return "", fmt.Errorf("%w: %s", errForgotten, subject)
+	}
+	return pseudonymOf(subject, label), nil
 }

@@ -195,6 +195,10 @@ func (s *Service) RegisterAffiliate(ctx context.Context, cmd RegisterAffiliate) 
 	}
 	apiKey := "sla_" + base64.RawURLEncoding.EncodeToString(raw)
 	id := s.newID()
+	subject, err := s.pseudonyms.Pseudonym(ctx, id, PseudonymAffiliateCode)
+	if err != nil {
+		return nil, Result{}, err
+	}
 	var code string
 	var pos uint64
 	for attempt := 0; ; attempt++ {
@@ -204,7 +208,7 @@ func (s *Service) RegisterAffiliate(ctx context.Context, cmd RegisterAffiliate) 
 		}
 		key := s.keys.digest(reserveAffiliateCode, c)
 		_, p, err := execute(ctx, s, ReservationStream(reserveAffiliateCode, key), newReservation, func(r *Reservation) error {
-			return r.claim(reserveAffiliateCode, key, id, false, CodeConflict, s.clock())
+			return r.claim(reserveAffiliateCode, key, id, subject, false, CodeConflict, s.clock())
 		})
 		if err == nil {
 			code, pos = c, p

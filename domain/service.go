@@ -43,7 +43,25 @@ type Config struct {
 	// MaxAttempts bounds the decide-append attempts on version conflicts;
 	// default 5.
 	MaxAttempts int
+	// Pseudonyms gives a person the pseudonymous data subject of their
+	// reservations (see ReservationClaimed). Required.
+	Pseudonyms Pseudonyms
 }
+
+// Pseudonyms derives, from a person's own data key, a stable id for them
+// and a purpose that nobody can compute again once the key is shredded.
+// The key ring provides it; PseudonymEmailReservation and
+// PseudonymAffiliateCode are the purposes the domain uses.
+type Pseudonyms interface {
+	Pseudonym(ctx context.Context, subject, label string) (string, error)
+}
+
+// Purposes of pseudonyms. Erasing an account also forgets its
+// PseudonymEmailReservation subject (see Account.DataSubjects).
+const (
+	PseudonymEmailReservation = "email-reservation"
+	PseudonymAffiliateCode    = "affiliate-code-reservation"
+)
 
 // Service handles the domain's commands against a Store.
 type Service struct {
@@ -58,6 +76,7 @@ type Service struct {
 	hold        time.Duration
 	resGrace    time.Duration
 	maxAttempts int
+	pseudonyms  Pseudonyms
 }
 
 // NewService checks c, fills in defaults and returns a Service.
@@ -71,6 +90,9 @@ func NewService(c Config) (*Service, error) {
 	if len(c.LicenseSigningKey) != ed25519.PrivateKeySize {
 		return nil, errors.New("domain: Config.LicenseSigningKey must be an Ed25519 private key")
 	}
+	if c.Pseudonyms == nil {
+		return nil, errors.New("domain: Config.Pseudonyms is required")
+	}
 	s := &Service{
 		store:       c.Store,
 		keys:        keys{secret: append([]byte(nil), c.Secret...)},
@@ -78,6 +100,7 @@ func NewService(c Config) (*Service, error) {
 		now:         c.Now,
 		newID:       c.NewID,
 		random:      c.Random,
+		pseudonyms:  c.Pseudonyms,
 		passwords:   c.Passwords,
 		grace:       c.ErasureGrace,
 		hold:        c.CommissionHold,

@@ -16,6 +16,8 @@ var ignoredEvents = map[string]bool{
 	domain.AccountErasureRequested{}.EventType():  true,
 	domain.ReservationClaimed{}.EventType():       true,
 	domain.ReservationReleased{}.EventType():      true,
+	domain.ReservationClaimedV1{}.EventType():     true,
+	domain.ReservationReleasedV1{}.EventType():    true,
 	domain.SaleRefundObserved{}.EventType():       true,
 	domain.SaleDisputeObserved{}.EventType():      true,
 	domain.StripeEventReceived{}.EventType():      true,

@@ -151,6 +151,18 @@ func runProjector(tb testing.TB, p *Projector, s eventstore.Store) *running {
 		r.err = p.Run(ctx, s)
 		close(r.done)
 	}()
+	// Wait until Run has begun (and cleared the error of an earlier Run),
+	// so that a WaitFor right after this does not see the old stop.
+	for started := false; !started; {
+		p.mu.Lock()
+		started = p.running.Load() && p.stopErr == nil
+		p.mu.Unlock()
+		select {
+		case <-r.done:
+			started = true
+		case <-time.After(time.Millisecond):
+		}
+	}
 	tb.Cleanup(func() {
 		cancel()
 		select {

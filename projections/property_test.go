@@ -142,7 +142,7 @@ func newStack(dir string) (*stack, error) {
 	}
 	repo := repository.New(store, codec.New(reg, ring, codec.Config{}))
 	st := &stack{store: store, ring: ring, repo: repo, clock: &clock{}}
-	st.svc, err = domain.NewService(domain.Config{Store: repo, Secret: secret, LicenseSigningKey: signKey,
+	st.svc, err = domain.NewService(domain.Config{Store: repo, Secret: secret, LicenseSigningKey: signKey, Pseudonyms: repository.Pseudonyms{Ring: st.ring},
 		Now: st.clock.now, NewID: domaintest.NewIDs(), Random: mrand.NewChaCha8([32]byte{}), // affiliate codes and keys equal in every run
 		Passwords:    domain.Argon2id{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16},
 		ErasureGrace: grace, CommissionHold: hold})
@@ -181,7 +181,7 @@ func run(dir string, lc domaintest.Lifecycle, order []domaintest.Step, workers i
 		return nil, err
 	}
 	defer st.close()
-	d := domaintest.Deliverer{Service: st.svc, SetClock: st.clock.set, Erased: st.ring.Forget, Workers: workers}
+	d := domaintest.Deliverer{Service: st.svc, SetClock: st.clock.set, Erased: func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, st.ring, id) }, Workers: workers}
 	if err := d.Register(ctx, lc); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/eventstore/keyring"
+	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -66,8 +67,8 @@ func (j *jobs) once(ctx context.Context) (erased, approved int) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := j.ring.Forget(ctx, id); err != nil {
-			j.logger.Error("jobs: shredding an erased account's key failed; trying again next round", "account_id", id, "error", err)
+		if err := repository.ShredAccount(ctx, j.ring, id); err != nil {
+			j.logger.Error("jobs: shredding an erased account's keys failed; trying again next round", "account_id", id, "error", err)
 			continue
 		}
 		delete(j.unshredded, id)
@@ -84,10 +85,10 @@ func (j *jobs) once(ctx context.Context) (erased, approved int) {
 		if acc == nil || acc.Status != domain.AccountStatusErased {
 			continue
 		}
-		// Shredding the key is what makes the erasure real.
-		if err := j.ring.Forget(ctx, id); err != nil {
+		// Shredding the keys is what makes the erasure real.
+		if err := repository.ShredAccount(ctx, j.ring, id); err != nil {
 			j.unshredded[id] = true
-			j.logger.Error("jobs: shredding an erased account's key failed; trying again next round", "account_id", id, "error", err)
+			j.logger.Error("jobs: shredding an erased account's keys failed; trying again next round", "account_id", id, "error", err)
 		}
 		erased++
 	}

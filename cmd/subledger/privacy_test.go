@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -69,7 +70,7 @@ func TestNoPlaintextPersonalDataInFilesOrLogs(t *testing.T) {
 	if _, _, err := svc.RequestErasure(ctx, domain.RequestErasure{AccountID: gone.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ring.Forget(ctx, gone.ID); err != nil {
+	if err := repository.ShredAccount(ctx, st.ring, gone.ID); err != nil {
 		t.Fatal(err)
 	}
 	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Logger: logger, CommissionHold: cfg.CommissionHold})

@@ -184,6 +184,7 @@ func (s *stack) service(cfg config, signing ed25519.PrivateKey, passwords domain
 		ErasureGrace:      cfg.ErasureGrace,
 		CommissionHold:    cfg.CommissionHold,
 		Now:               cfg.now,
+		Pseudonyms:        repository.Pseudonyms{Ring: s.ring},
 	})
 }
 

@@ -163,7 +163,11 @@ func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DataKey{subject: subject, id: keyID, fingerprint: fingerprint(key), aead: g}, nil
+	k := &DataKey{subject: subject, id: keyID, fingerprint: fingerprint(key), aead: g}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(labelPseudonym))
+	m.Sum(k.pseudonymKey[:0])
+	return k, nil
 }
 
 func fingerprint(key []byte) string {

@@ -43,9 +43,13 @@ package keyring
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/aseptsoft/subledger/eventstore"
 )
@@ -118,6 +122,8 @@ type DataKey struct {
 	id          string
 	fingerprint string
 	aead        cipher.AEAD
+	// pseudonymKey is an HMAC-SHA256 subkey of the data key for Pseudonym.
+	pseudonymKey [32]byte
 }
 
 // Subject returns the id of the data subject the key belongs to.
@@ -132,6 +138,32 @@ func (k *DataKey) Fingerprint() string { return k.fingerprint }
 
 // AEAD returns the key's AES-256-GCM with the standard 12-byte nonce.
 func (k *DataKey) AEAD() cipher.AEAD { return k.aead }
+
+// Pseudonym returns a stable random-looking id (a UUID) for the subject and
+// a purpose (label), derived from the data key: it links nothing to the
+// subject for anyone without the key, and after Forget nobody can compute
+// it again. subledger uses it as the data subject of records that must not
+// stay linkable to a person after their erasure (their e-mail reservation).
+func (k *DataKey) Pseudonym(label string) string {
+	m := hmac.New(sha256.New, k.pseudonymKey[:])
+	m.Write([]byte(label))
+	var b [16]byte
+	copy(b[:], m.Sum(nil))
+	b[6] = b[6]&0x0f | 0x80 // version 8: custom
+	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+	return uuid.UUID(b).String()
+}
+
+// Pseudonym returns the subject's pseudonym for label (see DataKey.Pseudonym),
+// creating the subject's key at first use; ErrForgotten once the subject is
+// forgotten.
+func Pseudonym(ctx context.Context, r Ring, subject, label string) (string, error) {
+	k, err := r.DataKey(ctx, subject)
+	if err != nil {
+		return "", err
+	}
+	return k.Pseudonym(label), nil
+}
 
 // String describes the key without its material.
 func (k *DataKey) String() string { return "data key " + k.id + " of subject " + k.subject }

@@ -151,6 +151,7 @@ const (
 	labelWrapKey     = "subledger/keyring/wrap/v1\x00"
 	labelWrapBinding = "subledger/keyring/binding/v1"
 	labelFingerprint = "subledger/keyring/fingerprint/v1\x00"
+	labelPseudonym   = "subledger/keyring/pseudonym/v1\x00"
 )
 
 // kcv is the key-check value of a master key, stored in a ring's header.

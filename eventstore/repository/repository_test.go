@@ -50,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	}
 	repo := repository.New(store, codec.New(reg, ring, codec.Config{}))
 	_, signing, _ := ed25519.GenerateKey(nil)
-	svc, err := domain.NewService(domain.Config{Store: repo, Secret: bytes.Repeat([]byte("s"), 32), LicenseSigningKey: signing,
+	svc, err := domain.NewService(domain.Config{Store: repo, Secret: bytes.Repeat([]byte("s"), 32), LicenseSigningKey: signing, Pseudonyms: repository.Pseudonyms{Ring: ring},
 		Passwords: domain.Argon2id{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}})
 	if err != nil {
 		t.Fatal(err)

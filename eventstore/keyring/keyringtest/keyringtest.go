@@ -74,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 			{"closed_ring_refuses_work", testClosed},
 			{"replica_drops_key_when_erasure_reaches_it", testReplica},
 			{"replicas_racing_on_first_use_agree_on_one_key", testReplicaRace},
+			{"pseudonyms_are_stable_distinct_and_die_with_the_key", testPseudonym},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) { c.fn(t, b) })
@@ -580,5 +581,37 @@ func testReplicaRace(t *testing.T, b Backend) {
 		if id != ids[0] {
 			t.Fatalf("replicas disagree on the key: %v", ids)
 		}
+	}
+}
+
+func testPseudonym(t *testing.T, b Backend) {
+	env := b.New(t)
+	m := master(t)
+	ctx := ctxFor(t)
+	r := open(t, env, m, cfg())
+	a, b2 := "7d4c9a51-0b1e-4c6a-9f3e-2a8b7c6d5e41", "0f9e8d7c-6b5a-4938-8271-6a5b4c3d2e1f"
+	pa, err := keyring.Pseudonym(ctx, r, a, "email-reservation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := uuid.Parse(pa); err != nil || strings.Contains(pa, a) {
+		t.Fatalf("pseudonym %q is not an unrelated UUID", pa)
+	}
+	again, _ := keyring.Pseudonym(ctx, r, a, "email-reservation")
+	other, _ := keyring.Pseudonym(ctx, r, a, "another-purpose")
+	ofB, _ := keyring.Pseudonym(ctx, r, b2, "email-reservation")
+	if again != pa || other == pa || ofB == pa {
+		t.Fatalf("pseudonyms %s, %s (other label), %s (other subject): want the first two equal and the rest distinct", again, other, ofB)
+	}
+	r.Close()
+	r = open(t, env, m, cfg())
+	if afterReopen, err := keyring.Pseudonym(ctx, r, a, "email-reservation"); err != nil || afterReopen != pa {
+		t.Fatalf("after reopening the pseudonym is %s (err %v), want %s", afterReopen, err, pa)
+	}
+	if err := r.Forget(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := keyring.Pseudonym(ctx, r, a, "email-reservation"); !errors.Is(err, keyring.ErrForgotten) {
+		t.Fatalf("pseudonym of a forgotten subject: %q, %v; want ErrForgotten", p, err)
 	}
 }
