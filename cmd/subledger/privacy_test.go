@@ -73,6 +73,13 @@ func TestNoPlaintextPersonalDataInFilesOrLogs(t *testing.T) {
 	if err := repository.ShredAccount(ctx, st.ring, gone.ID); err != nil {
 		t.Fatal(err)
 	}
+	// Nothing ties the erased account's address to it any more.
+	if r, err := svc.EmailReservation(ctx, "gottfried.vanishing@example.net"); err != nil || r.Owner != "" {
+		t.Fatalf("after erasure the address's reservation names %q (err %v), want nobody", r.Owner, err)
+	}
+	if r, err := svc.EmailReservation(ctx, personal[2]); err != nil || r.Owner != acc.ID {
+		t.Fatalf("a live account's reservation names %q (err %v), want %s", r.Owner, err, acc.ID)
+	}
 	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Logger: logger, CommissionHold: cfg.CommissionHold})
 	if err != nil {
 		t.Fatal(err)
