@@ -23,6 +23,9 @@ type writer struct {
 
 	counters  map[counterKey]counterDelta
 	summaries map[summaryKey]summaryDelta
+
+	counterWrites []deltaWrite[counterRow]
+	summaryWrites []deltaWrite[summaryRow]
 }
 
 func (w *writer) init() {
@@ -47,6 +50,9 @@ func (w *writer) end() {
 	w.sales.reset()
 	clear(w.counters)
 	clear(w.summaries)
+	clear(w.counterWrites)
+	clear(w.summaryWrites)
+	w.counterWrites, w.summaryWrites = w.counterWrites[:0], w.summaryWrites[:0]
 }
 
 // apply applies one event. Event types that no projection needs are
@@ -159,4 +165,33 @@ func first[T any](txn *memdb.Txn, table string, id []byte) (*T, error) {
 		return nil, err
 	}
 	return raw.(*T), nil
+}
+
+// deltaWrite is a row of a table of sums (counters, monthly summaries) as it
+// was (nil when new) and as it becomes (nil when it sums to zero). Flushing
+// such a table looks every row up first and only then writes: a lookup in
+// a table that the transaction has already written makes go-memdb clone
+// the index's write transaction, which drops its cache of copied nodes, so
+// lookups interleaved with writes would copy the tree's upper nodes anew
+// for every write.
+type deltaWrite[T any] struct {
+	old, row *T
+}
+
+// writeDeltas writes the rows of table that flushCounters or flushSummaries
+// looked up.
+func writeDeltas[T any](txn *memdb.Txn, table string, writes []deltaWrite[T]) error {
+	for _, d := range writes {
+		var err error
+		switch {
+		case d.row != nil:
+			err = txn.Insert(table, d.row)
+		case d.old != nil:
+			err = txn.Delete(table, d.old)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"slices"
+
 	memdb "github.com/hashicorp/go-memdb"
 )
 
@@ -14,6 +16,7 @@ type dirty[T comparable] struct {
 	table string
 	id    func(*T) string
 	rows  map[string]change[T]
+	ids   []string // flush's, reused
 }
 
 // change is a row before the batch (nil when new) and after it so far (nil
@@ -92,9 +95,18 @@ func (d *dirty[T]) remove(txn *memdb.Txn, id string) error {
 }
 
 // flush writes the changed rows, calling moved(orig, row) first for each
-// row that changed (either may be nil), and forgets them.
+// row that changed (either may be nil), and forgets them. It writes them
+// in the order of their ids, which is the order of the table's primary
+// index: consecutive inserts go down the same upper nodes of its tree.
 func (d *dirty[T]) flush(txn *memdb.Txn, moved func(orig, row *T)) error {
-	for _, c := range d.rows {
+	ids := d.ids[:0]
+	for id := range d.rows {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	d.ids = ids
+	for _, id := range ids {
+		c := d.rows[id]
 		switch {
 		case c.row == nil && c.orig == nil:
 			continue

@@ -71,6 +71,8 @@ func (w *writer) count(k counterKey, n, amount int64) {
 }
 
 func (w *writer) flushCounters() error {
+	// Look up every counter before writing any (see deltaWrite).
+	writes := w.counterWrites[:0]
 	for k, d := range w.counters {
 		if d == (counterDelta{}) {
 			continue
@@ -85,18 +87,12 @@ func (w *writer) flushCounters() error {
 			row.amount += old.amount
 		}
 		if row.counterDelta == (counterDelta{}) {
-			if old != nil {
-				if err := w.txn.Delete(tableCounters, old); err != nil {
-					return err
-				}
-			}
-			continue
+			row = nil
 		}
-		if err := w.txn.Insert(tableCounters, row); err != nil {
-			return err
-		}
+		writes = append(writes, deltaWrite[counterRow]{old, row})
 	}
-	return nil
+	w.counterWrites = writes
+	return writeDeltas(w.txn, tableCounters, writes)
 }
 
 // subscriptionStats adds a started subscription's part of the statistics,

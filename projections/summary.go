@@ -87,6 +87,8 @@ func (d *summaryDelta) add(r *saleRow, sign int64) {
 }
 
 func (w *writer) flushSummaries() error {
+	// Look up every summary before writing any (see deltaWrite).
+	writes := w.summaryWrites[:0]
 	for k, d := range w.summaries {
 		if d == (summaryDelta{}) {
 			continue
@@ -103,18 +105,12 @@ func (w *writer) flushSummaries() error {
 			row.reversed += old.reversed
 		}
 		if row.summaryDelta == (summaryDelta{}) {
-			if old != nil {
-				if err := w.txn.Delete(tableSummaries, old); err != nil {
-					return err
-				}
-			}
-			continue
+			row = nil
 		}
-		if err := w.txn.Insert(tableSummaries, row); err != nil {
-			return err
-		}
+		writes = append(writes, deltaWrite[summaryRow]{old, row})
 	}
-	return nil
+	w.summaryWrites = writes
+	return writeDeltas(w.txn, tableSummaries, writes)
 }
 
 // SalesSummary returns the affiliate's summary report over [from, to): one

@@ -434,7 +434,7 @@ func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, er
 			return s.plain, s.sealed[:n], true, nil
 		}
 	}
-	if !bytes.Contains(data, personalMember) {
+	if !containsPersonalMember(data) {
 		return data, nil, false, nil
 	}
 	// Not in the codec's own layout: parse the object.
@@ -445,6 +445,24 @@ func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, er
 		return nil, nil, false, errors.New("the data is not a JSON object with a base64 personal part")
 	}
 	return data, part.P, part.P != nil, nil
+}
+
+// containsPersonalMember reports whether personalMember occurs in data, as
+// bytes.Contains(data, personalMember) does, only faster on JSON: it looks
+// for the member's tail, whose first byte is rarer in JSON than a quote.
+func containsPersonalMember(data []byte) bool {
+	tail := personalMember[2:] // personal"
+	for i := 0; ; {
+		j := bytes.Index(data[i:], tail)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i >= 2 && data[i-2] == personalMember[0] && data[i-1] == personalMember[1] {
+			return true
+		}
+		i++
+	}
 }
 
 // decodeCurrent decodes an event written in its type's current version. It

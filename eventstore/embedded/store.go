@@ -15,6 +15,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,8 @@ type Store struct {
 	end      int64 // committer only: where the next commit goes
 	alloc    int64 // committer only: bytes preallocated
 	batchBuf []byte
+
+	scratch sync.Pool // *readScratch, for readLocs
 }
 
 type appendReq struct {
@@ -565,7 +568,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	}
 	name := st.name
 	s.mu.RUnlock()
-	return s.readLocs(locs, name)
+	return s.readLocs(locs, name, nil)
 }
 
 // readable is ctx's error, or ErrClosed once Close has begun.
@@ -584,82 +587,151 @@ type loc struct {
 	pos    uint64
 }
 
-// readLocs reads the given records, coalescing neighbours into one read.
-func (s *Store) readLocs(locs []loc, stream string) ([]eventstore.Event, error) {
-	out := make([]eventstore.Event, 0, len(locs))
+// maxReadGap is the most bytes between two records that readLocs reads
+// through (and drops) to read both at once: the headers of the commits
+// between them, and tombstones.
+const maxReadGap = 4096
+
+// readLocs reads the given records, coalescing records near each other in
+// the file (neighbours, or records of consecutive commits) into one read.
+// The events of one read share its buffer (their data and metadata) and
+// one string holding their ids and, for the global order, their stream
+// names: two allocations per read rather than two per event, and keeping
+// any part of one event keeps that memory.
+func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.Event, error) {
+	out := mem.events(len(locs))
 	types := map[string]string{}
+	sc, _ := s.scratch.Get().(*readScratch)
+	if sc == nil {
+		sc = new(readScratch)
+	}
+	defer s.scratch.Put(sc)
 	for i := 0; i < len(locs); {
 		j := i + 1
-		for j < len(locs) && locs[j].off == locs[j-1].off+int64(locs[j-1].length) {
+		for j < len(locs) {
+			end := locs[j-1].off + int64(locs[j-1].length)
+			if locs[j].off < end || locs[j].off-end > maxReadGap {
+				break
+			}
 			j++
 		}
 		start, stop := locs[i].off, locs[j-1].off+int64(locs[j-1].length)
-		buf := make([]byte, stop-start)
+		buf := mem.bytes(stop - start)
 		if _, err := s.file.ReadAt(buf, start); err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				return nil, eventstore.ErrClosed
 			}
 			return nil, fmt.Errorf("embedded store: read %s: %w", s.path, err)
 		}
-		if stream == "" {
-			// Stream names come from the index, so that reading the global
-			// order does not allocate one per event.
-			s.mu.RLock()
-		}
+		// Parse once; the ids and stream names are gathered in scratch
+		// and become one string.
+		first := len(out)
+		text, lens := sc.text[:0], sc.lens[:0]
 		for k := i; k < j; k++ {
-			n := locs[k].length
-			e, err := s.decode(buf[:n], locs[k].pos, stream, types)
-			if err != nil {
-				if stream == "" {
-					s.mu.RUnlock()
-				}
-				return nil, err
+			at := locs[k].off - start
+			r, err := parseRecord(buf[at : at+int64(locs[k].length)])
+			if err != nil || r.kind != recordEvent {
+				return nil, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, locs[k].pos)
 			}
-			out = append(out, e)
-			buf = buf[n:]
+			text = appendUUID(text, r.id)
+			if stream == "" {
+				text = append(text, r.stream...)
+				lens = append(lens, len(r.stream))
+			}
+			typ, ok := types[string(r.typ)]
+			if !ok {
+				typ = string(r.typ)
+				types[typ] = typ
+			}
+			out = append(out, eventstore.Event{
+				Type:     typ,
+				Stream:   stream,
+				Version:  r.version,
+				Position: locs[k].pos,
+				Recorded: time.Unix(0, r.recorded).UTC(),
+				Data:     r.data,
+				Metadata: r.meta,
+			})
 		}
-		if stream == "" {
-			s.mu.RUnlock()
+		sc.text, sc.lens = text, lens
+		all := string(text)
+		for k := range out[first:] {
+			e := &out[first+k]
+			e.ID, all = all[:uuidLen], all[uuidLen:]
+			if stream == "" {
+				e.Stream, all = all[:lens[k]], all[lens[k]:]
+			}
 		}
 		i = j
 	}
 	return out, nil
 }
 
-// decode parses the record of position pos. When stream is empty the name is
-// taken from the index, and the caller holds s.mu for reading. types interns
-// event type names.
-func (s *Store) decode(b []byte, pos uint64, stream string, types map[string]string) (eventstore.Event, error) {
-	r, err := parseRecord(b)
-	if err != nil || r.kind != recordEvent {
-		return eventstore.Event{}, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, pos)
+// readMem is memory for the events of reads, reused by a subscription
+// once the subscriber releases them.
+type readMem struct {
+	evs  []eventstore.Event
+	buf  []byte
+	used int // bytes of buf taken
+}
+
+// events returns an empty slice for n events: m's when it is large
+// enough, else a new one (which m keeps). A nil m allocates.
+func (m *readMem) events(n int) []eventstore.Event {
+	if m == nil {
+		return make([]eventstore.Event, 0, n)
 	}
-	if stream == "" {
-		if st := s.streams[string(r.stream)]; st != nil {
-			stream = st.name
-		} else {
-			stream = string(r.stream)
-		}
+	if cap(m.evs) < n {
+		m.evs = make([]eventstore.Event, 0, n)
 	}
-	typ, ok := types[string(r.typ)]
-	if !ok {
-		typ = string(r.typ)
-		types[typ] = typ
+	clear(m.evs[:cap(m.evs)])
+	return m.evs[:0]
+}
+
+// bytes returns n bytes for a read: the rest of m's buffer when they fit,
+// else a new buffer (which m keeps, with room for a somewhat larger read).
+// A nil m allocates.
+func (m *readMem) bytes(n int64) []byte {
+	if m == nil {
+		return make([]byte, n)
 	}
-	return eventstore.Event{
-		ID:       uuid.UUID(r.id).String(),
-		Type:     typ,
-		Stream:   stream,
-		Version:  r.version,
-		Position: pos,
-		Recorded: time.Unix(0, r.recorded).UTC(),
-		Data:     r.data,
-		Metadata: r.meta,
-	}, nil
+	if int64(len(m.buf)-m.used) < n {
+		m.buf, m.used = make([]byte, n+n/8), 0
+	}
+	b := m.buf[m.used : m.used+int(n) : m.used+int(n)]
+	m.used += int(n)
+	return b
+}
+
+// readScratch is readLocs's reusable memory.
+type readScratch struct {
+	text []byte // event ids and stream names
+	lens []int  // stream name lengths
+}
+
+// uuidLen is the length of a UUID's text form.
+const uuidLen = 36
+
+// appendUUID appends id in its text form, as uuid.UUID.String has it.
+func appendUUID(b []byte, id [16]byte) []byte {
+	b = hex.AppendEncode(b, id[0:4])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, id[4:6])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, id[6:8])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, id[8:10])
+	b = append(b, '-')
+	return hex.AppendEncode(b, id[10:])
 }
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after uint64, max int) ([]eventstore.Event, error) {
+	return s.readAll(ctx, after, max, nil)
+}
+
+// readAll is ReadAll, reading into mem when it is not nil.
+func (s *Store) readAll(ctx context.Context, after uint64, max int, mem *readMem) ([]eventstore.Event, error) {
 	if err := s.readable(ctx); err != nil {
 		return nil, err
 	}
@@ -678,7 +750,7 @@ func (s *Store) ReadAll(ctx context.Context, after uint64, max int) ([]eventstor
 		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p})
 	}
 	s.mu.RUnlock()
-	return s.readLocs(locs, "")
+	return s.readLocs(locs, "", mem)
 }
 
 // SubscribeAll implements eventstore.Store.
@@ -696,6 +768,9 @@ type subscription struct {
 	after  uint64
 	once   sync.Once
 	closed chan struct{}
+
+	last  *readMem // the memory of the events Next returned last
+	spare *readMem // last, once released: the next Next reads into it
 }
 
 // Next implements eventstore.Subscription.
@@ -712,7 +787,13 @@ func (sub *subscription) Next(ctx context.Context) ([]eventstore.Event, error) {
 		committed, notify := sub.s.committed, sub.s.notify
 		sub.s.mu.RUnlock()
 		if committed > sub.after {
-			evs, err := sub.s.ReadAll(ctx, sub.after, readChunk)
+			mem := sub.spare
+			if mem == nil {
+				mem = new(readMem)
+			}
+			mem.used = 0
+			sub.spare, sub.last = nil, mem
+			evs, err := sub.s.readAll(ctx, sub.after, readChunk, mem)
 			if err != nil {
 				return nil, err
 			}
@@ -729,6 +810,14 @@ func (sub *subscription) Next(ctx context.Context) ([]eventstore.Event, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Release tells the subscription that the events its last Next returned
+// are no longer used, not even their strings or byte slices: the next Next
+// reads into their memory rather than allocating anew. A subscriber that
+// keeps any part of an event must not call it.
+func (sub *subscription) Release() {
+	sub.spare, sub.last = sub.last, nil
 }
 
 // Close implements eventstore.Subscription.
