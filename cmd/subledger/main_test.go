@@ -155,7 +155,7 @@ func TestServeRefusesMissingOrWrongSecretsOverExistingData(t *testing.T) {
 			dir := t.TempDir()
 			keyFile := filepath.Join(dir, "master.key")
 			// A first start creates the key and the key ring.
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			if err := serve(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard); err != nil {
 				t.Fatalf("first start: %v", err)
