@@ -70,7 +70,7 @@ func testServe(t *testing.T, store string) {
 		done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, &logs)
 	}()
 	var res *http.Response
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 500; i++ { // up to 10 s on a loaded machine
 		if res, err = http.Get(fmt.Sprintf("http://%s/healthz", addr)); err == nil {
 			break
 		}
