@@ -104,7 +104,7 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					if err == nil {
 						break
 					}
-					if err != nil && !isConflict(err) {
+					if !errors.Is(err, eventstore.ErrConflict) {
 						errc <- err
 						return
 					}
@@ -179,7 +179,6 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return json.NewEncoder(stdout).Encode(res)
 }
 
-func isConflict(err error) bool { return err != nil && errors.Is(err, eventstore.ErrConflict) }
 
 // benchPayload returns JSON data and metadata of about size bytes together.
 func benchPayload(size int) (data, meta []byte) {

@@ -65,9 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// newFlagSet returns a flag set whose flags can also be set through
-// SUBLEDGER_<NAME> environment variables (dashes become underscores); call
-// applyEnv after defining the flags and before parsing.
+// newFlagSet returns a flag set that reports errors to stderr; parse it with
+// parseWithEnv so that its flags can also be set through SUBLEDGER_<NAME>
+// environment variables (dashes become underscores).
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
