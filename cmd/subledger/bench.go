@@ -179,7 +179,6 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return json.NewEncoder(stdout).Encode(res)
 }
 
-
 // benchPayload returns JSON data and metadata of about size bytes together.
 func benchPayload(size int) (data, meta []byte) {
 	meta = []byte(`{"actor":"bench","correlation_id":"5f0c6a8e-4c1e-4b9a-9d59-2f7c0e6d7a11","schema":1}`)
