@@ -41,19 +41,25 @@ func (n SubscriptionNote) equal(o SubscriptionNote) bool {
 
 // Account is a customer account. Personal fields read as empty after erasure.
 type Account struct {
-	ID               string
-	Status           AccountStatus
-	Name             string
-	Company          string
-	Email            string
-	PasswordHash     string
+	ID           string
+	Status       AccountStatus
+	Name         string
+	Company      string
+	Email        string
+	PasswordHash string
+	// PasswordSetAt is when the current password was set; a session
+	// started on an older password is no longer valid.
+	PasswordSetAt    time.Time
 	MarketingConsent bool
-	StripeCustomerID string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ClosedAt         time.Time
-	ErasureReason    string
-	ErasedAt         time.Time
+	// MarketingConsentAt is when marketing consent was last given; zero
+	// while it is not given.
+	MarketingConsentAt time.Time
+	StripeCustomerID   string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	ClosedAt           time.Time
+	ErasureReason      string
+	ErasedAt           time.Time
 	// ErasureDueAt is when a scheduled erasure falls due; zero when none is.
 	ErasureDueAt time.Time
 	// Subscriptions are the account's subscriptions by id.
@@ -195,20 +201,23 @@ func (a *Account) apply(e Event) {
 		a.ID = e.AccountID
 		a.Status = AccountStatusActive
 		a.Name, a.Company, a.Email = e.Name, e.Company, e.Email
-		a.PasswordHash = e.PasswordHash
+		a.PasswordHash, a.PasswordSetAt = e.PasswordHash, e.RegisteredAt
 		a.MarketingConsent = e.MarketingConsent
+		if e.MarketingConsent {
+			a.MarketingConsentAt = e.RegisteredAt
+		}
 		a.CreatedAt, a.UpdatedAt = e.RegisteredAt, e.RegisteredAt
 	case AccountDetailsChanged:
 		a.Name, a.Company, a.Email = e.Name, e.Company, e.Email
 		a.UpdatedAt = e.ChangedAt
 	case AccountPasswordSet:
-		a.PasswordHash = e.PasswordHash
+		a.PasswordHash, a.PasswordSetAt = e.PasswordHash, e.SetAt
 		a.UpdatedAt = e.SetAt
 	case MarketingConsentGiven:
-		a.MarketingConsent = true
+		a.MarketingConsent, a.MarketingConsentAt = true, e.GivenAt
 		a.UpdatedAt = e.GivenAt
 	case MarketingConsentWithdrawn:
-		a.MarketingConsent = false
+		a.MarketingConsent, a.MarketingConsentAt = false, time.Time{}
 		a.UpdatedAt = e.WithdrawnAt
 	case StripeCustomerLinked:
 		a.StripeCustomerID = e.CustomerID
@@ -232,7 +241,7 @@ func (a *Account) apply(e Event) {
 		a.ErasedAt, a.UpdatedAt = e.ErasedAt, e.ErasedAt
 		a.ErasureDueAt = time.Time{}
 		a.Name, a.Company, a.Email, a.PasswordHash, a.StripeCustomerID = "", "", "", "", ""
-		a.MarketingConsent = false
+		a.MarketingConsent, a.MarketingConsentAt = false, time.Time{}
 	}
 }
 

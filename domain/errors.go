@@ -81,6 +81,11 @@ const (
 	CodePeriodOver           = "period_over"
 	CodeCommissionNotDue     = "commission_not_due"
 	CodeErasureNotDue        = "erasure_not_due"
+	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeMailUnavailable      = "mail_unavailable"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeUnsupportedMedia     = "unsupported_media_type"
+	CodeBadRequest           = "bad_request"
 )
 
 // Field-level validation codes, used in FieldError.Code.

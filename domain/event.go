@@ -68,5 +68,13 @@ func EventTypes() []Event {
 		AffiliateRegistered{},
 
 		StripeEventReceived{},
+
+		SessionStarted{},
+		SessionTouched{},
+		SessionEnded{},
+		PasswordResetRequested{},
+		PasswordResetSpent{},
+		IdempotencyRecorded{},
+		IdempotencyRecordedFor{},
 	}
 }

@@ -19,10 +19,15 @@ type Account struct {
 	Company          string
 	Email            string
 	MarketingConsent bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	ClosedAt         time.Time
-	ErasedAt         time.Time
+	// MarketingConsentAt is when consent was given; zero while it is not.
+	MarketingConsentAt time.Time
+	// PasswordSetAt is when the current password was set (not personal);
+	// sessions on an older one are ended.
+	PasswordSetAt time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ClosedAt      time.Time
+	ErasedAt      time.Time
 	// ErasureDueAt is when a scheduled erasure falls due; zero when none is.
 	ErasureDueAt time.Time
 }
@@ -58,9 +63,14 @@ func (w *writer) accountMoved(orig, a *Account) {
 }
 
 func (w *writer) accountRegistered(e domain.AccountRegistered) error {
+	var consentAt time.Time
+	if e.MarketingConsent {
+		consentAt = e.RegisteredAt
+	}
 	return w.accounts.put(w.txn, &Account{
 		ID: e.AccountID, Status: domain.AccountStatusActive,
 		Name: e.Name, Company: e.Company, Email: e.Email, MarketingConsent: e.MarketingConsent,
+		MarketingConsentAt: consentAt, PasswordSetAt: e.RegisteredAt,
 		CreatedAt: e.RegisteredAt, UpdatedAt: e.RegisteredAt,
 	})
 }
@@ -75,7 +85,7 @@ func (w *writer) updateAccount(id string, change func(*Account)) error {
 	erased := a.Status == domain.AccountStatusErased
 	change(a)
 	if erased {
-		a.Status, a.Name, a.Company, a.Email, a.MarketingConsent = domain.AccountStatusErased, "", "", "", false
+		a.Status, a.Name, a.Company, a.Email, a.MarketingConsent, a.MarketingConsentAt = domain.AccountStatusErased, "", "", "", false, zeroTime
 	}
 	return nil
 }
@@ -86,7 +96,7 @@ func (w *writer) updateAccount(id string, change func(*Account)) error {
 func (w *writer) accountErased(e domain.AccountErased) error {
 	err := w.updateAccount(e.AccountID, func(a *Account) {
 		a.Status, a.ErasedAt, a.UpdatedAt, a.ErasureDueAt = domain.AccountStatusErased, e.ErasedAt, e.ErasedAt, zeroTime
-		a.Name, a.Company, a.Email, a.MarketingConsent = "", "", "", false
+		a.Name, a.Company, a.Email, a.MarketingConsent, a.MarketingConsentAt = "", "", "", false, zeroTime
 	})
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func TestAccounts(t *testing.T) {
 				domain.AccountErased{AccountID: "a1", ErasedAt: t0.Add(time.Hour)}},
 			check: func(t *testing.T, v *View) {
 				a, ok := v.Account("a1")
-				want := Account{ID: "a1", Status: domain.AccountStatusErased, CreatedAt: t0,
+				want := Account{ID: "a1", Status: domain.AccountStatusErased, CreatedAt: t0, PasswordSetAt: t0,
 					UpdatedAt: t0.Add(time.Hour), ErasedAt: t0.Add(time.Hour)}
 				if !ok || a != want {
 					t.Fatalf("Account = %+v, want %+v", a, want)

@@ -20,6 +20,7 @@ type writer struct {
 	subscriptions dirty[Subscription]
 	affiliates    dirty[Affiliate]
 	sales         dirty[saleRow]
+	sessions      dirty[Session]
 
 	counters  map[counterKey]counterDelta
 	summaries map[summaryKey]summaryDelta
@@ -34,6 +35,7 @@ func (w *writer) init() {
 	w.subscriptions = newDirty(tableSubscriptions, func(s *Subscription) string { return s.ID })
 	w.affiliates = newDirty(tableAffiliates, func(a *Affiliate) string { return a.ID })
 	w.sales = newDirty(tableSaleRows, func(r *saleRow) string { return r.RowID })
+	w.sessions = newDirty(tableSessions, func(s *Session) string { return s.ID })
 	w.counters = make(map[counterKey]counterDelta)
 	w.summaries = make(map[summaryKey]summaryDelta)
 }
@@ -48,6 +50,7 @@ func (w *writer) end() {
 	w.subscriptions.reset()
 	w.affiliates.reset()
 	w.sales.reset()
+	w.sessions.reset()
 	clear(w.counters)
 	clear(w.summaries)
 	clear(w.counterWrites)
@@ -67,21 +70,42 @@ func (w *writer) apply(e domain.Event) error {
 			a.Name, a.Company, a.Email, a.UpdatedAt = e.Name, e.Company, e.Email, e.ChangedAt
 		})
 	case domain.AccountPasswordSet:
-		return w.updateAccount(e.AccountID, func(a *Account) { a.UpdatedAt = e.SetAt })
+		if err := w.updateAccount(e.AccountID, func(a *Account) { a.UpdatedAt, a.PasswordSetAt = e.SetAt, e.SetAt }); err != nil {
+			return err
+		}
+		return w.endSessions(e.AccountID, func(s *Session) bool { return !s.CredentialsAt.Before(e.SetAt) })
 	case domain.MarketingConsentGiven:
-		return w.updateAccount(e.AccountID, func(a *Account) { a.MarketingConsent, a.UpdatedAt = true, e.GivenAt })
-	case domain.MarketingConsentWithdrawn:
-		return w.updateAccount(e.AccountID, func(a *Account) { a.MarketingConsent, a.UpdatedAt = false, e.WithdrawnAt })
-	case domain.AccountClosed:
 		return w.updateAccount(e.AccountID, func(a *Account) {
-			a.Status, a.ClosedAt, a.UpdatedAt = domain.AccountStatusClosed, e.ClosedAt, e.ClosedAt
+			a.MarketingConsent, a.MarketingConsentAt, a.UpdatedAt = true, e.GivenAt, e.GivenAt
 		})
+	case domain.MarketingConsentWithdrawn:
+		return w.updateAccount(e.AccountID, func(a *Account) {
+			a.MarketingConsent, a.MarketingConsentAt, a.UpdatedAt = false, zeroTime, e.WithdrawnAt
+		})
+	case domain.AccountClosed:
+		if err := w.updateAccount(e.AccountID, func(a *Account) {
+			a.Status, a.ClosedAt, a.UpdatedAt = domain.AccountStatusClosed, e.ClosedAt, e.ClosedAt
+		}); err != nil {
+			return err
+		}
+		return w.endSessions(e.AccountID, func(*Session) bool { return false })
 	case domain.AccountErasureScheduled:
 		return w.updateAccount(e.AccountID, func(a *Account) { a.ErasureDueAt = e.DueAt })
 	case domain.AccountErasureUnscheduled:
 		return w.updateAccount(e.AccountID, func(a *Account) { a.ErasureDueAt = zeroTime })
 	case domain.AccountErased:
-		return w.accountErased(e)
+		if err := w.accountErased(e); err != nil {
+			return err
+		}
+		return w.endSessions(e.AccountID, func(*Session) bool { return false })
+
+	// Sessions.
+	case domain.SessionStarted:
+		return w.sessionStarted(e)
+	case domain.SessionTouched:
+		return w.sessionTouched(e)
+	case domain.SessionEnded:
+		return w.sessions.remove(w.txn, e.SessionID)
 
 	// Licenses.
 	case domain.LicensePurchased:
@@ -148,6 +172,7 @@ func (w *writer) flush() error {
 		func() error { return w.subscriptions.flush(w.txn, w.subscriptionMoved) },
 		func() error { return w.affiliates.flush(w.txn, nil) },
 		func() error { return w.sales.flush(w.txn, w.saleMoved) },
+		func() error { return w.sessions.flush(w.txn, nil) },
 		w.flushCounters,
 		w.flushSummaries,
 	} {

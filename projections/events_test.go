@@ -21,6 +21,10 @@ var ignoredEvents = map[string]bool{
 	domain.SaleRefundObserved{}.EventType():       true,
 	domain.SaleDisputeObserved{}.EventType():      true,
 	domain.StripeEventReceived{}.EventType():      true,
+	domain.PasswordResetRequested{}.EventType():   true,
+	domain.PasswordResetSpent{}.EventType():       true,
+	domain.IdempotencyRecorded{}.EventType():      true,
+	domain.IdempotencyRecordedFor{}.EventType():   true,
 }
 
 // projectedEvents returns the domain events the projections apply.
@@ -38,6 +42,7 @@ func projectedEvents() map[string]bool {
 		domain.SaleRecorded{}, domain.CommissionEarned{}, domain.CommissionApproved{}, domain.CommissionReversed{},
 		domain.CommissionReversalAdjusted{},
 		domain.AffiliateRegistered{},
+		domain.SessionStarted{}, domain.SessionTouched{}, domain.SessionEnded{},
 	} {
 		m[e.EventType()] = true
 	}

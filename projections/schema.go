@@ -14,6 +14,7 @@ const (
 	tableSaleRows      = "sale_rows"
 	tableSummaries     = "summaries"
 	tableCounters      = "counters"
+	tableSessions      = "sessions"
 
 	indexID          = "id"
 	indexEmail       = "email"
@@ -24,6 +25,8 @@ const (
 	indexAPIKey      = "api_key"
 	indexAffTime     = "affiliate_time"
 	indexPendingTime = "pending_time"
+	indexToken       = "token"
+	indexMarketing   = "marketing"
 )
 
 // checkpoint is the one row of the checkpoint table: the global position
@@ -47,10 +50,17 @@ func schema() *memdb.DBSchema {
 	}
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableCheckpoint: {Name: tableCheckpoint, Indexes: id(keyIndex[checkpoint]{func(*checkpoint) []byte { return checkpointKey }})},
-		tableAccounts: {Name: tableAccounts, Indexes: with(with(
+		tableAccounts: {Name: tableAccounts, Indexes: with(with(with(
 			id(keyIndex[Account]{func(a *Account) []byte { return idKey(a.ID) }}),
 			indexEmail, keyIndex[Account]{accountEmailKey}),
-			indexErasureDue, keyIndex[Account]{accountErasureDueKey})},
+			indexErasureDue, keyIndex[Account]{accountErasureDueKey}),
+			indexMarketing, keyIndex[Account]{accountMarketingKey})},
+		tableSessions: {Name: tableSessions, Indexes: with(
+			map[string]*memdb.IndexSchema{
+				indexID:    {Name: indexID, Unique: true, Indexer: keyIndex[Session]{func(s *Session) []byte { return idKey(s.ID) }}},
+				indexToken: {Name: indexToken, Unique: true, Indexer: keyIndex[Session]{sessionTokenKey}},
+			},
+			indexAccount, keyIndex[Session]{sessionAccountKey})},
 		tableLicenses: {Name: tableLicenses, Indexes: with(
 			id(keyIndex[License]{func(l *License) []byte { return idKey(l.ID) }}),
 			indexAccount, keyIndex[License]{licenseAccountKey})},
