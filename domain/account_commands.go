@@ -75,6 +75,10 @@ func checkEmail(v *validator, field, email string) {
 		v.check(false, field, FieldRequired)
 		return
 	}
+	if len(email) > maxEmailLen {
+		v.check(false, field, FieldTooLong)
+		return
+	}
 	v.check(validEmail(email), field, FieldInvalid)
 }
 
@@ -92,7 +96,7 @@ func (s *Service) RegisterAccount(ctx context.Context, cmd RegisterAccount) (*Ac
 	if err := v.err(); err != nil {
 		return nil, Result{}, err
 	}
-	hash, err := s.passwords.Hash(cmd.Password, s.random)
+	hash, err := s.hash(ctx, cmd.Password)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -173,13 +177,22 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (*Account, R
 	if err := v.err(); err != nil {
 		return nil, Result{}, err
 	}
-	hash, err := s.passwords.Hash(cmd.NewPassword, s.random)
+	hash, err := s.hash(ctx, cmd.NewPassword)
 	if err != nil {
 		return nil, Result{}, err
 	}
-	acc, pos, err := execute(ctx, s, AccountStream(cmd.AccountID), newAccount, func(a *Account) error {
-		return a.setPassword(cmd.CheckCurrent, cmd.CurrentPassword, hash, s.clock())
-	})
+	var acc *Account
+	var pos uint64
+	decide := func() {
+		acc, pos, err = execute(ctx, s, AccountStream(cmd.AccountID), newAccount, func(a *Account) error {
+			return a.setPassword(cmd.CheckCurrent, cmd.CurrentPassword, hash, s.clock())
+		})
+	}
+	if !cmd.CheckCurrent {
+		decide()
+	} else if serr := s.withHashSlot(ctx, decide); serr != nil {
+		return nil, Result{}, serr
+	}
 	return acc, Result{Position: pos}, err
 }
 
@@ -279,11 +292,18 @@ func (s *Service) VerifyCredentials(ctx context.Context, accountID, password str
 		}
 		acc = a
 	}
-	if acc == nil || acc.Status != AccountStatusActive || acc.PasswordHash == "" {
-		_, _ = s.passwords.Hash(password, s.random)
-		return nil, fail
+	ok := false
+	err := s.withHashSlot(ctx, func() {
+		if acc == nil || acc.Status != AccountStatusActive || acc.PasswordHash == "" {
+			_, _ = s.passwords.Hash(password, s.random)
+			return
+		}
+		ok = VerifyPassword(acc.PasswordHash, password)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !VerifyPassword(acc.PasswordHash, password) {
+	if !ok {
 		return nil, fail
 	}
 	return acc, nil

@@ -157,3 +157,7 @@ func (s *Service) RecordIdempotent(ctx context.Context, k IdempotencyKey, subjec
 	})
 	return first, Result{Position: pos}, err
 }
+
+// String returns the record's stream name, which says nothing of the
+// caller or the key.
+func (k IdempotencyKey) String() string { return k.stream }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,6 +48,10 @@ type Config struct {
 	// Pseudonyms gives a person the pseudonymous data subject of their
 	// reservations (see ReservationClaimed). Required.
 	Pseudonyms Pseudonyms
+	// MaxConcurrentHashes bounds the password hashes (argon2id, each
+	// Passwords.MemoryKiB of memory) computed at once; others wait for a
+	// slot. Default 2 x GOMAXPROCS.
+	MaxConcurrentHashes int
 }
 
 // Pseudonyms derives, from a person's own data key, a stable id for them
@@ -77,6 +83,9 @@ type Service struct {
 	resGrace    time.Duration
 	maxAttempts int
 	pseudonyms  Pseudonyms
+	hashSlots   chan struct{}
+	// hashing and maxHashing count hashes in flight (tests read them).
+	hashing, maxHashing atomic.Int64
 }
 
 // NewService checks c, fills in defaults and returns a Service.
@@ -129,7 +138,46 @@ func NewService(c Config) (*Service, error) {
 	if s.maxAttempts <= 0 {
 		s.maxAttempts = 5
 	}
+	n := c.MaxConcurrentHashes
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
+	}
+	s.hashSlots = make(chan struct{}, n)
 	return s, nil
+}
+
+// withHashSlot runs f, which computes password hashes, once one of the
+// MaxConcurrentHashes slots is free, so that a burst of sign-ins cannot
+// exhaust memory; it gives up when ctx ends.
+func (s *Service) withHashSlot(ctx context.Context, f func()) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return Errorf(KindRateLimited, CodeRateLimited, "too many password checks at once; try again")
+	}
+	n := s.hashing.Add(1)
+	for {
+		m := s.maxHashing.Load()
+		if n <= m || s.maxHashing.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	defer func() {
+		s.hashing.Add(-1)
+		<-s.hashSlots
+	}()
+	f()
+	return nil
+}
+
+// hash hashes a new password in a hash slot.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	var h string
+	var err error
+	if serr := s.withHashSlot(ctx, func() { h, err = s.passwords.Hash(password, s.random) }); serr != nil {
+		return "", serr
+	}
+	return h, err
 }
 
 // clock returns the current time in UTC.

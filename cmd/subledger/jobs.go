@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aseptsoft/subledger/api"
 	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/eventstore/keyring"
 	"github.com/aseptsoft/subledger/eventstore/repository"
@@ -20,6 +21,8 @@ type jobs struct {
 	svc    *domain.Service
 	ring   keyring.Ring
 	logger *slog.Logger
+	// metrics, when set, counts the erasures carried out.
+	metrics *api.Metrics
 
 	// reconciled is set once every erased account's key was made sure to be
 	// shredded (the first round); unshredded holds the erased accounts
@@ -91,6 +94,9 @@ func (j *jobs) once(ctx context.Context) (erased, approved int) {
 			j.logger.Error("jobs: shredding an erased account's keys failed; trying again next round", "account_id", id, "error", err)
 		}
 		erased++
+		if j.metrics != nil {
+			j.metrics.Erasure()
+		}
 	}
 	for due := range view.CommissionsDue() {
 		if ctx.Err() != nil {

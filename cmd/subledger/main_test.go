@@ -67,7 +67,7 @@ func testServe(t *testing.T, store string) {
 	done := make(chan error, 1)
 	var logs bytes.Buffer
 	go func() {
-		done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, &logs)
+		done <- serve(ctx, []string{"--addr", addr, "--data-dir", t.TempDir(), "--store", store}, io.Discard, &logs)
 	}()
 	var res *http.Response
 	for i := 0; i < 500; i++ { // up to 10 s on a loaded machine
@@ -157,7 +157,7 @@ func TestServeRefusesMissingOrWrongSecretsOverExistingData(t *testing.T) {
 			// A first start creates the key and the key ring.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if err := serve(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard); err != nil {
+			if err := serve(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard, io.Discard); err != nil {
 				t.Fatalf("first start: %v", err)
 			}
 			if _, err := os.Stat(keyFile); err != nil {
@@ -169,7 +169,7 @@ func TestServeRefusesMissingOrWrongSecretsOverExistingData(t *testing.T) {
 			}
 			c.damage(t, keyFile)
 			after, _ := os.ReadFile(keyFile)
-			err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard)
+			err := serve(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir}, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), dir) {
 				t.Fatalf("start after damage: %v, want an error naming what is wrong under %s", err, dir)
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,8 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/term"
+
 	"github.com/aseptsoft/subledger/api"
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore/repository"
+	"github.com/aseptsoft/subledger/mail"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -20,14 +28,43 @@ import (
 // the store, the jobs that carry out due work, and the HTTP server. SIGTERM
 // (a cancelled ctx) drains requests in flight, stops the projector and the
 // jobs, and closes the store cleanly.
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config{}
+	var acfg apiConfig
 	fs := newFlagSet("serve", stderr)
 	cfg.serveFlags(fs)
+	acfg.flags(fs)
 	if err := parseWithEnv(fs, args, os.Getenv); err != nil {
 		return err
 	}
+	if len(acfg.APIKeys) == 0 {
+		if v := os.Getenv("SUBLEDGER_API_KEYS"); v != "" {
+			if err := acfg.APIKeys.Set(v); err != nil {
+				return fmt.Errorf("SUBLEDGER_API_KEYS: %w", err)
+			}
+		}
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	catalog, err := loadCatalog(acfg.Catalog)
+	if err != nil {
+		return err
+	}
+	var mailSender api.Mailer
+	if acfg.SMTPURL != "" {
+		ms, err := mail.NewSender(acfg.SMTPURL, acfg.MailFrom)
+		if err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+		mailSender = mailer{ms}
+	}
+	// With no service key, a developer's server makes an admin and a store
+	// key for this run; they are shown once on the terminal, never logged.
+	var devKeys []api.APIKey
+	if len(acfg.APIKeys) == 0 {
+		devKeys = []api.APIKey{{Role: "admin", Key: randomKey("sk_admin_")}, {Role: "store", Key: randomKey("sk_store_")}}
+		acfg.APIKeys = devKeys
+	}
 
 	st, err := openStack(ctx, cfg, logger)
 	if err != nil {
@@ -41,11 +78,37 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, err := st.service(cfg, signing, domain.Argon2id{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	appends := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "subledger_store_append_duration_seconds",
+		Help: "Durable appends of domain events, from call to acknowledgement.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
+	reg.MustRegister(appends)
+	svc, err := st.serviceOn(timedStore{Store: st.repo, appends: appends}, cfg, signing, domain.Argon2id{})
 	if err != nil {
 		return err
 	}
 	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, CommissionHold: cfg.CommissionHold, Logger: logger})
+	if err != nil {
+		return err
+	}
+	lag := func() uint64 {
+		if h, ok := st.store.(interface{ Position() uint64 }); ok {
+			if head, at := h.Position(), proj.Position(); head > at {
+				return head - at
+			}
+		}
+		return 0
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "subledger_projection_lag_events",
+		Help: "Events appended to the store that the projections have not applied yet."}, func() float64 { return float64(lag()) }))
+	metrics := api.NewMetrics(reg)
+	shred := func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, st.ring, id) }
+	handler, err := api.New(api.Config{
+		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, Catalog: catalog,
+		LicensePublicKey: signing.Public().(ed25519.PublicKey),
+		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
+		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag,
+	})
 	if err != nil {
 		return err
 	}
@@ -54,7 +117,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: api.New(api.Config{Ready: proj.CaughtUp}), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 
 	bg, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -68,10 +139,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 	go func() {
 		defer wg.Done()
-		(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}).run(bg, cfg.JobsInterval)
+		(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger, metrics: metrics}).run(bg, cfg.JobsInterval)
 	}()
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("subledger serving", "addr", ln.Addr().String(), "store", storeKind(cfg.Store))
+	addr := ln.Addr().String()
+	logger.Info("subledger serving", "addr", addr, "store", storeKind(cfg.Store))
+	if devKeys != nil {
+		printDevKeys(stdout, logger, addr, devKeys)
+	}
 
 	select {
 	case err = <-errc:
@@ -84,10 +159,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if serr := srv.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
+	handler.Close()
 	stopBackground()
 	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// printDevKeys shows the keys made for this run, once, on the terminal
+// (stdout); logs go to stderr and never hold them. When stdout is not a
+// terminal they are not shown at all, and the log says how to give keys.
+func printDevKeys(stdout io.Writer, logger *slog.Logger, addr string, keys []api.APIKey) {
+	f, ok := stdout.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		logger.Warn("no --api-key given: random admin and store keys were made for this run and are shown only on a terminal; pass --api-key ROLE=KEY or SUBLEDGER_API_KEYS")
+		return
+	}
+	fmt.Fprintf(stdout, "\nsubledger is serving on http://%s\n", addr)
+	fmt.Fprintf(stdout, "No --api-key was given, so these keys were made for this run only. Paste them into your shell:\n\n")
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "  export SUBLEDGER_%s_KEY=%s\n", map[string]string{"admin": "ADMIN", "store": "STORE"}[k.Role], k.Key)
+	}
+	fmt.Fprintf(stdout, "  export SUBLEDGER_URL=http://%s\n\n", addr)
+	fmt.Fprintf(stdout, "Then try:\n\n  curl -s -H \"Authorization: Bearer $SUBLEDGER_STORE_KEY\" $SUBLEDGER_URL/v1/products\n\n")
 }

@@ -173,8 +173,14 @@ func (s *stack) openRing(ctx context.Context, cfg config, logger *slog.Logger) e
 
 // service returns the domain service on this stack.
 func (s *stack) service(cfg config, signing ed25519.PrivateKey, passwords domain.Argon2id) (*domain.Service, error) {
+	return s.serviceOn(s.repo, cfg, signing, passwords)
+}
+
+// serviceOn returns the domain service writing through store (the
+// repository, or a wrapper of it).
+func (s *stack) serviceOn(store domain.Store, cfg config, signing ed25519.PrivateKey, passwords domain.Argon2id) (*domain.Service, error) {
 	return domain.NewService(domain.Config{
-		Store: s.repo,
+		Store: store,
 		// The server secret (keyed ids and digests: e-mail reservations,
 		// Stripe ids) is derived from the master key, so that a deployment
 		// has one secret to keep and every replica agrees on it.

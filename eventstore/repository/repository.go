@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/eventstore"
@@ -94,4 +95,47 @@ func (r *Repository) Decode(ctx context.Context, e eventstore.Event) (domain.Eve
 		return nil, fmt.Errorf("position %d: type %s is not a domain event", e.Position, e.Type)
 	}
 	return ev, nil
+}
+
+// Recorded is one stored event of a stream with its decoded domain event.
+type Recorded struct {
+	ID         string
+	Type       string
+	Stream     string
+	Version    int64
+	Position   uint64
+	RecordedAt time.Time
+	// Erased is true when the event's personal fields could not be
+	// decrypted because their subject's key was shredded.
+	Erased bool
+	Event  domain.Event
+}
+
+// History returns up to limit events of stream from version from on,
+// decoded, with their store metadata; limit <= 0 means all.
+func (r *Repository) History(ctx context.Context, stream string, from int64, limit int) ([]Recorded, error) {
+	var out []Recorded
+	for {
+		n := pageSize
+		if limit > 0 {
+			n = min(n, limit-len(out))
+		}
+		page, err := r.store.ReadStream(ctx, stream, from, n)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", stream, err)
+		}
+		for _, e := range page {
+			v, m, err := r.codec.Decode(ctx, e)
+			if err != nil {
+				return nil, fmt.Errorf("history of %s: event %d: %w", stream, e.Version, err)
+			}
+			ev, _ := v.(domain.Event)
+			out = append(out, Recorded{ID: e.ID, Type: e.Type, Stream: e.Stream, Version: e.Version,
+				Position: e.Position, RecordedAt: e.Recorded, Erased: m.Erased, Event: ev})
+			from = e.Version + 1
+		}
+		if len(page) < n || (limit > 0 && len(out) >= limit) {
+			return out, nil
+		}
+	}
 }
