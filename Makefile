@@ -12,6 +12,7 @@ build:
 
 test:
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzBodies$$' -fuzztime 5s ./api/
 	@echo "contract suites, by backend (esdb-server runs only with SUBLEDGER_ESDB_URL set):"
 	@$(GO) test -count=1 -run '^TestContract$$' -v ./eventstore/... | grep -E -- '^    --- (PASS|FAIL|SKIP): TestContract/[^/ ]+ ' || true
 
@@ -19,6 +20,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./cmd/subledger bench append --writers 16 --streams 10000 --events-per-stream 10
 	$(GO) run ./cmd/subledger bench rebuild --accounts 100000
+	$(GO) run ./cmd/subledger bench http --accounts 100000
 
 lint:
 	$(GO) vet ./...

@@ -35,7 +35,7 @@ const (
 // ring, the codec, the projector running, the domain service and the API
 // on an httptest server bound to 127.0.0.1.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	svc   *domain.Service
 	proj  *projections.Projector
@@ -83,7 +83,7 @@ func (s *syncBuffer) String() string {
 
 type envOption func(*api.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
@@ -167,7 +167,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 }
 
 // with returns the env reporting to t (a subtest).
-func (e *env) with(t *testing.T) *env {
+func (e *env) with(t testing.TB) *env {
 	c := *e
 	c.t = t
 	return &c
@@ -185,7 +185,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -194,7 +194,7 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (r response) code(t *testing.T) string {
+func (r response) code(t testing.TB) string {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Fatalf("status %d with content type %q, want application/problem+json: %s", r.status, ct, r.body)
