@@ -102,7 +102,9 @@ func matrix() []matrixRoute {
 		{method: "DELETE", path: "/v1/sessions/current", want: map[string]int{none: 401, unknown: 401, admin: 403, store: 403, own: 204, other: 204, affiliate: 403}},
 		{method: "POST", path: "/v1/password-resets", body: func(f *fixture) any { return map[string]any{"email": f.email} }, want: all(503)}, // no mailer here
 		{method: "POST", path: "/v1/password-resets/confirm",
-			body: func(*fixture) any { return map[string]any{"token": "slr_nothing", "new_password": "a long enough password"} }, want: all(422)},
+			body: func(*fixture) any {
+				return map[string]any{"token": "slr_nothing", "new_password": "a long enough password"}
+			}, want: all(422)},
 	}
 }
 

@@ -20,6 +20,7 @@ commands:
   rebuild        replay the whole store into the projections and print a summary
   bench append   measure the event store (flags: subledger bench append -h)
   bench rebuild  generate a store of a synthetic business and time its rebuild
+  bench http     measure the API over HTTP against a bare Echo route (GET and PATCH of an account)
   license verify KEY
                  check a license key offline with the vendor's public key
 `
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return benchAppend(ctx, args[2:], stdout, stderr)
 		case "rebuild":
 			return benchRebuild(ctx, args[2:], stdout, stderr)
+		case "http":
+			return benchHTTP(ctx, args[2:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
