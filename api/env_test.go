@@ -44,6 +44,8 @@ type env struct {
 	logs  *syncBuffer
 	clock *clock
 	srv   *api.Server
+	// storeDir is the embedded store's directory inside the data dir.
+	storeDir string
 }
 
 // clock is a settable clock; zero means the real time.
@@ -163,7 +165,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		store.Close()
 	})
 	<-proj.Ready()
-	return &env{t: t, url: hs.URL, svc: svc, proj: proj, store: store, ring: ring, logs: logs, clock: clk, srv: srv}
+	return &env{t: t, url: hs.URL, svc: svc, proj: proj, store: store, ring: ring, logs: logs, clock: clk, srv: srv, storeDir: filepath.Join(dir, "events")}
 }
 
 // with returns the env reporting to t (a subtest).
