@@ -52,7 +52,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"a bad cursor is 400", "GET", "/v1/accounts/" + id + "/licenses?cursor=%21%21", storeKey, nil, "", 400, "bad_request", ""},
 	}
 	before := e.do("GET", "/v1/accounts/"+id, storeKey, nil).body
-	registered := func() float64 { return e.do("GET", "/v1/stats", adminKey, nil).json(t)["accounts"].(map[string]any)["registered"].(float64) }
+	registered := func() float64 {
+		return e.do("GET", "/v1/stats", adminKey, nil).json(t)["accounts"].(map[string]any)["registered"].(float64)
+	}
 	n := registered()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
