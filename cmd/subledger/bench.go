@@ -60,6 +60,8 @@ func benchAppend(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		defer os.RemoveAll(d)
 		*dir = d
+	} else if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("bench append: --dir: %w", err)
 	}
 	res := appendResult{Store: "embedded", Writers: *writers, Streams: *streams, EventsPerStream: *perStream, Events: *streams * *perStream}
 
