@@ -490,14 +490,43 @@ func testSubscribe(t *testing.T, b Backend, fromMiddle bool) {
 			}
 		}()
 	}
-	want := writers*per - wantFrom
+	// Read until the subscription passes the last event written. A
+	// subscription that skips or loses an event fails on the comparison
+	// below, and one that stalls fails after 10 s without progress, never
+	// through the test's own time-out.
+	writing := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(writing)
+	}()
 	var got []eventstore.Event
 	last := start
-	for len(got) < want {
-		batch, err := sub.Next(ctx)
-		if err != nil {
-			t.Fatalf("next after %d of %d events: %v", len(got), want, err)
+	var target uint64
+	progress := time.Now()
+	for target == 0 || last < target {
+		if target == 0 {
+			select {
+			case <-writing:
+				own := readAllOwn(t, s, before, p)
+				target = own[len(own)-1].Position
+				continue
+			default:
+			}
 		}
+		nctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		batch, err := sub.Next(nctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			if time.Since(progress) > 10*time.Second {
+				t.Fatalf("subscription made no progress for 10 s at position %d, after %d of %d events (the last one written is at %d)",
+					last, len(got), writers*per-wantFrom, target)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("next after %d of %d events: %v", len(got), writers*per-wantFrom, err)
+		}
+		progress = time.Now()
 		for _, e := range batch {
 			if e.Position <= last {
 				t.Fatalf("subscription went back or repeated: position %d after %d", e.Position, last)
@@ -511,7 +540,6 @@ func testSubscribe(t *testing.T, b Backend, fromMiddle bool) {
 			}
 		}
 	}
-	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
