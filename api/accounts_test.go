@@ -127,8 +127,8 @@ func TestIdempotencyKey(t *testing.T) {
 }
 
 // TestIdempotencyRecordIsShreddedWithItsSubject: a recorded sign-up
-// response is about the person; after their erasure a repeat no longer
-// returns it (it runs again).
+// response is about the person; after their erasure a repeat neither
+// returns it nor runs again (which would bring the person back): 409.
 func TestIdempotencyRecordIsShreddedWithItsSubject(t *testing.T) {
 	e := newEnv(t, generousLimits)
 	body := map[string]any{"name": "Shred Me", "email": "shred@example.com", "password": "shred password"}
@@ -138,7 +138,10 @@ func TestIdempotencyRecordIsShreddedWithItsSubject(t *testing.T) {
 		t.Fatalf("erase: %d %s", r.status, r.body)
 	}
 	again := e.do("POST", "/v1/accounts", storeKey, body, "Idempotency-Key", "k")
-	if again.status != 201 || again.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(again.body), id) {
-		t.Fatalf("after erasure the old response came back: %d %s", again.status, again.body)
+	if again.status != 409 || again.code(t) != "conflict" || strings.Contains(string(again.body), id) {
+		t.Fatalf("after erasure: %d %s, want 409 conflict", again.status, again.body)
+	}
+	if n := e.do("GET", "/v1/stats", adminKey, nil).json(t)["accounts"].(map[string]any)["registered"].(float64); n != 1 {
+		t.Fatalf("%v accounts registered, want 1: the retry made the person again", n)
 	}
 }

@@ -85,12 +85,29 @@ func (r *IdempotencyRecord) apply(e Event) {
 }
 
 // liveAt reports whether the record still answers repeats at now: recorded
-// less than IdempotencyTTL ago, and not shredded with its subject.
+// less than IdempotencyTTL ago.
 func (r *IdempotencyRecord) liveAt(now time.Time) bool {
-	if !r.Recorded || !now.Before(r.RecordedAt.Add(IdempotencyTTL)) {
-		return false
+	return r.Recorded && now.Before(r.RecordedAt.Add(IdempotencyTTL))
+}
+
+// shredded reports whether the record's personal part was erased with its
+// subject.
+func (r *IdempotencyRecord) shredded() bool {
+	return r.RequestDigest == "" || len(r.Response.Body) != r.BodyLen
+}
+
+// check compares a live record with the request: 422 for another request,
+// 409 when the first response was about a person since erased (running the
+// request again would bring them back, so a late retry of a sign-up must
+// not).
+func (r *IdempotencyRecord) check(requestDigest string) error {
+	if r.shredded() {
+		return Errorf(KindConflict, CodeConflict, "the first response to this Idempotency-Key concerned a person since erased; it cannot be repeated")
 	}
-	return r.RequestDigest != "" && len(r.Response.Body) == r.BodyLen
+	if r.RequestDigest != requestDigest {
+		return Errorf(KindInvalid, CodeIdempotencyKeyReused, "the Idempotency-Key was used with another request")
+	}
+	return nil
 }
 
 // IdempotencyStream returns the stream of an idempotency record.
@@ -122,8 +139,8 @@ func (s *Service) IdempotentReplay(ctx context.Context, k IdempotencyKey) (*Idem
 	if !r.liveAt(s.clock()) {
 		return nil, nil
 	}
-	if r.RequestDigest != k.requestDigest {
-		return nil, Errorf(KindInvalid, CodeIdempotencyKeyReused, "the Idempotency-Key was used with another request")
+	if err := r.check(k.requestDigest); err != nil {
+		return nil, err
 	}
 	resp := r.Response
 	return &resp, nil
@@ -139,8 +156,8 @@ func (s *Service) RecordIdempotent(ctx context.Context, k IdempotencyKey, subjec
 	var first *IdempotentResponse
 	_, pos, err := execute(ctx, s, k.stream, newIdempotencyRecord, func(r *IdempotencyRecord) error {
 		if r.liveAt(now) {
-			if r.RequestDigest != k.requestDigest {
-				return Errorf(KindInvalid, CodeIdempotencyKeyReused, "the Idempotency-Key was used with another request")
+			if err := r.check(k.requestDigest); err != nil {
+				return err
 			}
 			prev := r.Response
 			first = &prev

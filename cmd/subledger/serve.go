@@ -83,7 +83,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	appends := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "subledger_store_append_duration_seconds",
 		Help: "Durable appends of domain events, from call to acknowledgement.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
 	reg.MustRegister(appends)
-	svc, err := st.serviceOn(timedStore{Store: st.repo, appends: appends}, cfg, signing, domain.Argon2id{})
+	// Commands load aggregates through a cache of decoded events, so that a
+	// long-lived account's command decodes only what was appended since.
+	svc, err := st.serviceOn(timedStore{Store: st.repo.WithCache(st.ring, 0), appends: appends}, cfg, signing, domain.Argon2id{})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ const pageSize = 512
 type Repository struct {
 	store eventstore.Store
 	codec *codec.Codec
+	cache *eventCache // nil: no cache (see WithCache)
 }
 
 // New returns a repository over store, encoding with c.
@@ -32,27 +33,58 @@ func New(store eventstore.Store, c *codec.Codec) *Repository {
 
 // Load implements domain.Store.
 func (r *Repository) Load(ctx context.Context, stream string) ([]domain.Event, int64, error) {
+	if r.cache == nil {
+		events, version, _, err := r.read(ctx, stream, eventstore.NoStreamVersion, nil)
+		return events, version, err
+	}
+	cached, version, keys, ok := r.cache.get(stream)
+	if ok && !r.cache.alive(ctx, keys) {
+		r.cache.drop(stream)
+		cached, version, ok = nil, eventstore.NoStreamVersion, false
+	}
+	if !ok {
+		version = eventstore.NoStreamVersion
+	}
+	known := map[keyRef]struct{}{}
+	for _, k := range keys {
+		known[k] = struct{}{}
+	}
+	events, version, known, err := r.read(ctx, stream, version, known)
+	if err != nil {
+		return nil, 0, err
+	}
+	all := append(cached, events...)
+	r.cache.put(stream, all, version, known)
+	return all, version, nil
+}
+
+// read decodes the events of stream after version after, noting in keys
+// the data keys that decrypted them.
+func (r *Repository) read(ctx context.Context, stream string, after int64, keys map[keyRef]struct{}) ([]domain.Event, int64, map[keyRef]struct{}, error) {
 	var out []domain.Event
-	version := eventstore.NoStreamVersion
+	version := after
 	for {
 		page, err := r.store.ReadStream(ctx, stream, version+1, pageSize)
 		if err != nil {
-			return nil, 0, fmt.Errorf("load %s: %w", stream, err)
+			return nil, 0, nil, fmt.Errorf("load %s: %w", stream, err)
 		}
 		for _, e := range page {
-			v, _, err := r.codec.Decode(ctx, e)
+			v, m, err := r.codec.Decode(ctx, e)
 			if err != nil {
-				return nil, 0, fmt.Errorf("load %s: event %d: %w", stream, e.Version, err)
+				return nil, 0, nil, fmt.Errorf("load %s: event %d: %w", stream, e.Version, err)
 			}
 			ev, ok := v.(domain.Event)
 			if !ok {
-				return nil, 0, fmt.Errorf("load %s: event %d of type %s is not a domain event", stream, e.Version, e.Type)
+				return nil, 0, nil, fmt.Errorf("load %s: event %d of type %s is not a domain event", stream, e.Version, e.Type)
+			}
+			if keys != nil && m.KeyID != "" && !m.Erased {
+				keys[keyRef{m.SubjectID, m.KeyID}] = struct{}{}
 			}
 			out = append(out, ev)
 			version = e.Version
 		}
 		if len(page) < pageSize {
-			return out, version, nil
+			return out, version, keys, nil
 		}
 	}
 }
