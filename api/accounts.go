@@ -157,9 +157,20 @@ func (s *Server) setPassword(c echo.Context) error {
 	if err := required(map[string]bool{"new_password": req.NewPassword != nil, "current_password": req.CurrentPassword != nil || !customer}); err != nil {
 		return err
 	}
+	// Guesses of the current password through a session are limited like
+	// failed sign-ins, per account.
+	limitKey := "account:" + id
+	if customer {
+		if wait, ok := s.limits.allow(clientOf(c.Request()), limitKey); !ok {
+			return &Problem{Status: http.StatusTooManyRequests, Code: domain.CodeRateLimited, Detail: "too many attempts; try again later", retryAfter: wait}
+		}
+	}
 	_, res, err := s.svc.SetPassword(s.ctx(c), domain.SetPassword{AccountID: id, NewPassword: *req.NewPassword,
 		CurrentPassword: deref(req.CurrentPassword), CheckCurrent: customer})
 	if err != nil {
+		if customer && domain.ErrorCode(err) == domain.CodeInvalidCredentials {
+			s.limits.failed(limitKey)
+		}
 		return err
 	}
 	s.wait(c, res.Position)

@@ -168,6 +168,20 @@ func TestSignInIsRateLimited(t *testing.T) {
 		e.clock.advance(31 * time.Second)
 		e.signIn("rae@example.com", "rae's password!")
 	})
+	t.Run("repeated wrong current passwords through a session are 429", func(t *testing.T) {
+		e := newEnv(t, func(c *api.Config) { c.SignInLimit = api.SignInLimit{PerClient: 1000, ClientBurst: 1000} })
+		id := e.signUp("Guess", "guess@example.com", "guess's password")
+		token := e.signIn("guess@example.com", "guess's password")
+		body := map[string]any{"current_password": "a wrong guess", "new_password": "a new password!"}
+		for i := range 5 {
+			if r := e.do("PUT", "/v1/accounts/"+id+"/password", token, body); r.status != 403 {
+				t.Fatalf("guess %d: %d", i, r.status)
+			}
+		}
+		if r := e.do("PUT", "/v1/accounts/"+id+"/password", token, body); r.status != 429 || r.code(t) != "rate_limited" {
+			t.Fatalf("sixth guess: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("a client over its rate is 429", func(t *testing.T) {
 		e := newEnv(t, func(c *api.Config) { c.SignInLimit = api.SignInLimit{PerClient: 0.001, ClientBurst: 3} })
 		for i := range 3 {
