@@ -75,38 +75,3 @@ func HashAPIKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
-
-// StripeEventReceived is the idempotency record of one Stripe webhook event.
-// Facts are applied idempotently by their own Stripe object ids; this record
-// only says that the event was received and applied.
-type StripeEventReceived struct {
-	EventID    string    `json:"event_id"`
-	Type       string    `json:"type"`
-	CreatedAt  time.Time `json:"created_at"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
-func (StripeEventReceived) EventType() string { return "stripe.event_received.v1" }
-
-// stripeReceipt is the aggregate of one Stripe event's receipt.
-type stripeReceipt struct {
-	Received bool
-	changes  []Event
-}
-
-func newStripeReceipt() *stripeReceipt { return &stripeReceipt{} }
-
-func (r *stripeReceipt) uncommitted() *[]Event { return &r.changes }
-
-func (r *stripeReceipt) apply(e Event) {
-	if _, ok := e.(StripeEventReceived); ok {
-		r.Received = true
-	}
-}
-
-func (r *stripeReceipt) receive(e StripeEventReceived) {
-	if !r.Received {
-		r.apply(e)
-		r.changes = append(r.changes, e)
-	}
-}

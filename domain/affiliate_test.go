@@ -2,6 +2,7 @@ package domain
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,14 +70,29 @@ func TestRegisterAffiliateReturnsTheKeyItStores(t *testing.T) {
 func TestRecordStripeEvent(t *testing.T) {
 	f := newFixture(t)
 	cmd := RecordStripeEvent{EventID: "evt_1", Type: "invoice.paid", CreatedAt: t0}
+	mark0 := f.store.mark()
 	dup, _, err := f.svc.RecordStripeEvent(ctxb, cmd)
 	if err != nil || dup {
 		t.Fatalf("first receipt: dup %v, %v", dup, err)
+	}
+	// The Stripe event id is kept only as a keyed digest, nowhere in plain.
+	for stream, events := range f.store.since(mark0) {
+		if strings.Contains(stream, "evt_1") || strings.Contains(fmt.Sprintf("%+v", events), "evt_1") {
+			t.Fatalf("the Stripe event id stands in plain: %s %+v", stream, events)
+		}
 	}
 	mark := f.store.mark()
 	dup, _, err = f.svc.RecordStripeEvent(ctxb, cmd)
 	if err != nil || !dup || len(f.store.since(mark)) != 0 {
 		t.Fatalf("second receipt: dup %v, %v", dup, err)
+	}
+}
+
+func TestStripeReceiptOfTheFirstVersionStillCounts(t *testing.T) {
+	r := newStripeReceipt()
+	r.apply(StripeEventReceivedV1{EventID: "evt_old", Type: "invoice.paid"})
+	if !r.Received {
+		t.Fatal("a v1 receipt is not a receipt")
 	}
 }
 

@@ -68,6 +68,7 @@ func EventTypes() []Event {
 		AffiliateRegistered{},
 
 		StripeEventReceived{},
+		StripeEventReceivedV1{},
 
 		SessionStarted{},
 		SessionTouched{},

@@ -494,9 +494,10 @@ func (s *Service) RecordStripeEvent(ctx context.Context, cmd RecordStripeEvent) 
 	if err := v.err(); err != nil {
 		return false, Result{}, err
 	}
-	_, pos, err := execute(ctx, s, StripeEventStream(s.keys.digest("stripe_event", cmd.EventID)), newStripeReceipt, func(r *stripeReceipt) error {
+	key := s.keys.digest("stripe_event", cmd.EventID)
+	_, pos, err := execute(ctx, s, StripeEventStream(key), newStripeReceipt, func(r *stripeReceipt) error {
 		duplicate = r.Received
-		r.receive(StripeEventReceived{EventID: cmd.EventID, Type: cmd.Type, CreatedAt: utc(cmd.CreatedAt), ReceivedAt: s.clock()})
+		r.receive(StripeEventReceived{EventKey: key, Type: cmd.Type, CreatedAt: utc(cmd.CreatedAt), ReceivedAt: s.clock()})
 		return nil
 	})
 	return duplicate, Result{Position: pos}, err

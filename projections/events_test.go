@@ -21,6 +21,7 @@ var ignoredEvents = map[string]bool{
 	domain.SaleRefundObserved{}.EventType():       true,
 	domain.SaleDisputeObserved{}.EventType():      true,
 	domain.StripeEventReceived{}.EventType():      true,
+	domain.StripeEventReceivedV1{}.EventType():    true,
 	domain.PasswordResetRequested{}.EventType():   true,
 	domain.PasswordResetSpent{}.EventType():       true,
 	domain.IdempotencyRecorded{}.EventType():      true,

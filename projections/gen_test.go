@@ -48,7 +48,7 @@ func genLifecycle(i int) []streamEvents {
 	add := func(stream string, events ...domain.Event) { out = append(out, streamEvents{stream, events}) }
 	stripe := func(n int) {
 		add(domain.StripeEventStream(fmt.Sprintf("%s-%d", acc, n)),
-			domain.StripeEventReceived{EventID: fmt.Sprintf("evt_%s_%d", acc, n), Type: "invoice.paid", CreatedAt: t, ReceivedAt: t})
+			domain.StripeEventReceived{EventKey: fmt.Sprintf("k_%s_%d", acc, n), Type: "invoice.paid", CreatedAt: t, ReceivedAt: t})
 	}
 	sale := func(id string, kind domain.SaleKind, source, product string, amount int64, at time.Time) {
 		events := []domain.Event{domain.SaleRecorded{SaleID: id, Kind: kind, Source: source, ProductID: product,
