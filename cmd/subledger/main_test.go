@@ -180,3 +180,24 @@ func TestServeRefusesMissingOrWrongSecretsOverExistingData(t *testing.T) {
 		})
 	}
 }
+
+func TestInside(t *testing.T) {
+	tests := []struct {
+		name      string
+		path, dir string
+		want      bool
+	}{
+		{"a file in the directory is inside", "data/master.key", "data", true},
+		{"a file in a subdirectory is inside", "./data/keys/master.key", "data/", true},
+		{"a sibling is outside", "secrets/master.key", "data", false},
+		{"a name that starts like the directory is outside", "data2/master.key", "data", false},
+		{"the parent is outside", "master.key", "data", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := inside(tc.path, tc.dir); got != tc.want {
+				t.Fatalf("inside(%q, %q) = %v, want %v", tc.path, tc.dir, got, tc.want)
+			}
+		})
+	}
+}

@@ -81,6 +81,17 @@ func storeKind(s string) string {
 	return "unknown"
 }
 
+// inside reports whether path lies in dir (both made absolute).
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // stack is the storage every subcommand stands on: the event store, the key
 // ring that belongs with it, and the repository that encodes domain events
 // through the codec.
@@ -162,6 +173,9 @@ func (s *stack) openRing(ctx context.Context, cfg config, logger *slog.Logger) e
 	}
 	if created {
 		logger.Warn("created a new master key; keep it safe and back it up apart from the data: without it no personal data can be read", "file", path)
+	}
+	if inside(path, cfg.DataDir) {
+		logger.Warn("the master key file is inside the data directory: every copy of the directory (a backup, a disk image) can then read every personal datum not yet erased; in production keep it elsewhere (--master-key-file)", "file", path)
 	}
 	if embeddedRing {
 		s.ring, err = keyring.OpenFileRing(ctx, ringDir, s.master, s.store, keyring.Config{})
