@@ -26,17 +26,18 @@ type accountJSON struct {
 }
 
 func accountFromView(a projections.Account) accountJSON {
-	erased := a.Status == domain.AccountStatusErased
-	return accountJSON{ID: a.ID, Status: string(a.Status), Name: strOrNil(a.Name, erased), Company: strOrNil(a.Company, erased),
-		Email: strOrNil(a.Email, erased), MarketingConsent: a.MarketingConsent, MarketingConsentAt: timeOrNil(a.MarketingConsentAt),
-		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), ErasedAt: timeOrNil(a.ErasedAt)}
+	return newAccountJSON(a.ID, a.Status, a.Name, a.Company, a.Email, a.MarketingConsent, a.MarketingConsentAt, a.CreatedAt, a.UpdatedAt, a.ErasedAt)
 }
 
 func accountFromDomain(a *domain.Account) accountJSON {
-	erased := a.Status == domain.AccountStatusErased
-	return accountJSON{ID: a.ID, Status: string(a.Status), Name: strOrNil(a.Name, erased), Company: strOrNil(a.Company, erased),
-		Email: strOrNil(a.Email, erased), MarketingConsent: a.MarketingConsent, MarketingConsentAt: timeOrNil(a.MarketingConsentAt),
-		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC(), ErasedAt: timeOrNil(a.ErasedAt)}
+	return newAccountJSON(a.ID, a.Status, a.Name, a.Company, a.Email, a.MarketingConsent, a.MarketingConsentAt, a.CreatedAt, a.UpdatedAt, a.ErasedAt)
+}
+
+func newAccountJSON(id string, status domain.AccountStatus, name, company, email string, consent bool, consentAt, created, updated, erasedAt time.Time) accountJSON {
+	erased := status == domain.AccountStatusErased
+	return accountJSON{ID: id, Status: string(status), Name: strOrNil(name, erased), Company: strOrNil(company, erased),
+		Email: strOrNil(email, erased), MarketingConsent: consent, MarketingConsentAt: timeOrNil(consentAt),
+		CreatedAt: created.UTC(), UpdatedAt: updated.UTC(), ErasedAt: timeOrNil(erasedAt)}
 }
 
 type newAccountRequest struct {
@@ -74,11 +75,8 @@ func (s *Server) createAccount(c echo.Context) error {
 }
 
 func (s *Server) getAccount(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	a, ok := s.proj.View().Account(id)
@@ -96,11 +94,8 @@ type patchAccountRequest struct {
 }
 
 func (s *Server) patchAccount(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	var req patchAccountRequest
@@ -142,11 +137,8 @@ type passwordRequest struct {
 // the store and admins need not (they authenticated the person their own
 // way). Every session of the account ends, the caller's own included.
 func (s *Server) setPassword(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	var req passwordRequest
@@ -187,11 +179,8 @@ type erasureJSON struct {
 // key is gone is read (BeforeErasure: the Stripe calls), the erasure is
 // recorded, and the key is shredded. Repeating it answers the same.
 func (s *Server) eraseAccount(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	ctx := s.ctx(c)

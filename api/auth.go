@@ -181,6 +181,16 @@ func admits(access Access, r Role) bool {
 	return false
 }
 
+// accountParam returns the :id of an account route that the caller may
+// touch (see ownAccount).
+func accountParam(c echo.Context) (string, error) {
+	id, err := pathID(c)
+	if err != nil {
+		return "", err
+	}
+	return id, ownAccount(c, id)
+}
+
 // ownAccount checks that the caller may touch account id: a customer only
 // its own (another's is 404, revealing nothing).
 func ownAccount(c echo.Context, id string) error {

@@ -117,11 +117,8 @@ type sessionInfoJSON struct {
 // account (its own stream, its licenses', subscriptions' and sessions'),
 // decrypted: the GDPR's access and portability.
 func (s *Server) exportAccount(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	ctx := s.ctx(c)

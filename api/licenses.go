@@ -53,11 +53,8 @@ func subscriptionFrom(s projections.Subscription) subscriptionJSON {
 // listOf pages through an account's rows for its own session, the store or
 // an admin; an account that does not exist is 404.
 func listOf[T, J any](s *Server, c echo.Context, rows func(v *projections.View, id string, limit int, cursor string) (projections.Page[T], error), conv func(T) J) error {
-	id, err := pathID(c)
+	id, err := accountParam(c)
 	if err != nil {
-		return err
-	}
-	if err := ownAccount(c, id); err != nil {
 		return err
 	}
 	limit, cursor, err := page(c)
