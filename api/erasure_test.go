@@ -50,6 +50,12 @@ func TestErasureKeepsFiguresAndForgetsThePerson(t *testing.T) {
 		t.Fatalf("the sale is not in the figures: %s", before)
 	}
 	licBefore := e.do("GET", "/v1/licenses/"+lic.ID, storeKey, nil).json(t)
+	exp := string(e.do("GET", "/v1/accounts/"+id+"/export", token, nil).body)
+	for _, want := range []string{name, company, email, `"stream":"license-` + lic.ID, `"stream":"sale-`, `"type":"sale.recorded.v1"`} {
+		if !strings.Contains(exp, want) {
+			t.Errorf("export lacks %s", want)
+		}
+	}
 
 	if r := e.do("DELETE", "/v1/accounts/"+id, token, nil); r.status != 200 || r.json(t)["status"] != "erased" {
 		t.Fatalf("erase: %d %s", r.status, r.body)

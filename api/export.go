@@ -114,8 +114,10 @@ type sessionInfoJSON struct {
 }
 
 // exportAccount returns every personal field and every event of the
-// account (its own stream, its licenses', subscriptions' and sessions'),
-// decrypted: the GDPR's access and portability.
+// account (its own stream, its licenses', subscriptions', their sales' and
+// its live sessions'), decrypted: the GDPR's access and portability. The
+// streams are found through the projections and the subscriptions'
+// invoices, not by scanning the store.
 func (s *Server) exportAccount(c echo.Context) error {
 	id, err := accountParam(c)
 	if err != nil {
@@ -145,12 +147,25 @@ func (s *Server) exportAccount(c echo.Context) error {
 	}) {
 		out.Licenses = append(out.Licenses, licenseFrom(l))
 		streams = append(streams, domain.LicenseStream(l.ID))
+		if l.SaleID != "" {
+			streams = append(streams, domain.SaleStream(l.SaleID))
+		}
 	}
 	for sub := range all(func(cur string) (projections.Page[projections.Subscription], error) {
 		return view.Subscriptions(id, projections.MaxLimit, cur)
 	}) {
 		out.Subscriptions = append(out.Subscriptions, subscriptionFrom(sub))
 		streams = append(streams, domain.SubscriptionStream(sub.ID))
+		// The payments of the subscription are sales of their own.
+		agg, err := s.svc.Subscription(ctx, sub.ID)
+		if err != nil {
+			return err
+		}
+		for _, inv := range agg.Invoices() {
+			if inv.SaleID != "" {
+				streams = append(streams, domain.SaleStream(inv.SaleID))
+			}
+		}
 	}
 	for _, sess := range view.AccountSessions(id) {
 		out.Sessions = append(out.Sessions, sessionInfoJSON{StartedAt: sess.StartedAt.UTC(), LastSeenAt: sess.LastSeenAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC()})
