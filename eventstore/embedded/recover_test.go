@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,91 +131,6 @@ func TestOpenDamagedLog(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestPowerLoss simulates losing every write that was not yet synced: while
-// writers append, it copies only the bytes known to be durable, adds garbage
-// where unsynced bytes were, opens the copy and requires every event
-// acknowledged before the copy.
-func TestPowerLoss(t *testing.T) {
-	dir := t.TempDir()
-	var synced atomic.Int64
-	s, err := Open(dir, Config{onSync: func(end int64) { synced.Store(end) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var mu sync.Mutex
-	acked := map[uint64]string{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := uuid.NewString()
-				r, err := s.Append(context.Background(), fmt.Sprintf("w%d", w), eventstore.Any(), eventstore.EventData{ID: id, Type: "P", Data: []byte(`{}`)})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				acked[r.Position] = id
-				mu.Unlock()
-			}
-		}()
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	path := filepath.Join(dir, LogFile)
-	for round := 0; round < 20; round++ {
-		// Everything acknowledged now is within the synced length read after.
-		mu.Lock()
-		snapshot := make(map[uint64]string, len(acked))
-		for p, id := range acked {
-			snapshot[p] = id
-		}
-		mu.Unlock()
-		end := synced.Load()
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		durable := make([]byte, end)
-		if _, err := f.ReadAt(durable, 0); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		lost := make([]byte, rng.IntN(2048))
-		for i := range lost {
-			lost[i] = byte(rng.Uint32())
-		}
-		copyDir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(copyDir, LogFile), append(durable, lost...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Open(copyDir, Config{})
-		if err != nil {
-			t.Fatalf("round %d: open after power loss: %v", round, err)
-		}
-		all, err := c.ReadAll(context.Background(), 0, 1<<30)
-		c.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p, id := range snapshot {
-			if p > uint64(len(all)) || all[p-1].ID != id {
-				t.Fatalf("round %d: acknowledged event at position %d lost after power loss (%d events survived)", round, p, len(all))
-			}
-		}
-	}
-	close(stop)
-	wg.Wait()
 }
 
 // TestCloseAnswersEveryAppend closes the store while writers append: every

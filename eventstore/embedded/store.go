@@ -10,6 +10,10 @@
 // which also discards a torn commit at the end of the log, left by a crash
 // before it was acknowledged. Damage anywhere before the last commit makes
 // Open fail with an error that names the file and the offset.
+//
+// Every write, sync, preallocation, truncation and lock goes through a
+// small file-system interface (fs.go): the OS in use, and in the power-loss
+// test a strict in-memory file system that knows on its own what is durable.
 package embedded
 
 import (
@@ -26,7 +30,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sys/unix"
 
 	"github.com/aseptsoft/subledger/eventstore"
 )
@@ -53,8 +56,10 @@ type Config struct {
 	// NoPrealloc turns off preallocation of the log file (for measuring).
 	NoPrealloc bool
 
-	// onSync, in tests, learns the log's durable length after each commit.
-	onSync func(end int64)
+	// fs, in tests, replaces the OS file system (osFS).
+	fs fileSystem
+	// prealloc, in tests, replaces the preallocation step preallocChunk.
+	prealloc int64
 }
 
 type streamIndex struct {
@@ -67,8 +72,8 @@ type streamIndex struct {
 type Store struct {
 	cfg  Config
 	path string
-	file *os.File
-	lock *os.File
+	file file
+	lock file
 
 	mu        sync.RWMutex
 	offsets   []int64  // offsets[p-1]: where the record of position p starts
@@ -108,19 +113,33 @@ func Open(dir string, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded store: %w", err)
+	if cfg.fs == nil {
+		cfg.fs = osFS{}
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if cfg.prealloc <= 0 {
+		cfg.prealloc = preallocChunk
+	}
+	created, err := cfg.fs.MkdirAll(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	// A directory made here exists after a crash only once its parent is
+	// synced.
+	for _, d := range created {
+		if err := cfg.fs.SyncDir(filepath.Dir(d)); err != nil {
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+	}
+	lock, err := cfg.fs.OpenFile(filepath.Join(dir, lockFile), true)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := lock.Lock(); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("embedded store: %s is in use by another process: %w", dir, err)
 	}
 	path := filepath.Join(dir, LogFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := cfg.fs.OpenFile(path, true)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("embedded store: %w", err)
@@ -141,7 +160,8 @@ func Open(dir string, cfg Config) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
-	if err := syncDir(dir); err != nil {
+	// The log's name is durable before any commit is acknowledged.
+	if err := cfg.fs.SyncDir(dir); err != nil {
 		f.Close()
 		lock.Close()
 		return nil, fmt.Errorf("embedded store: %w", err)
@@ -150,22 +170,12 @@ func Open(dir string, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // recover scans the log, builds the index and cuts a torn tail.
 func (s *Store) recover() error {
-	st, err := s.file.Stat()
+	size, err := s.file.Size()
 	if err != nil {
 		return fmt.Errorf("embedded store: %w", err)
 	}
-	size := st.Size()
 	r := io.NewSectionReader(s.file, 0, size)
 	var (
 		off int64
@@ -265,7 +275,7 @@ func (s *Store) cutTail(off int64) error {
 	if err := s.file.Truncate(off); err != nil {
 		return err
 	}
-	return unix.Fdatasync(int(s.file.Fd()))
+	return s.file.Fdatasync()
 }
 
 // indexBatch adds a durable commit at off, whose payload is p, to the index.
@@ -523,22 +533,19 @@ func (s *Store) commit(batch []*appendReq) {
 func (s *Store) write(buf []byte) error {
 	need := s.end + int64(len(buf))
 	if !s.cfg.NoPrealloc && need > s.alloc {
-		grow := max(int64(preallocChunk), need-s.alloc)
-		if err := unix.Fallocate(int(s.file.Fd()), 0, s.alloc, grow); err == nil {
+		grow := max(s.cfg.prealloc, need-s.alloc)
+		if err := s.file.Fallocate(s.alloc, grow); err == nil {
 			s.alloc += grow
 		}
 	}
 	if _, err := s.file.WriteAt(buf, s.end); err != nil {
 		return err
 	}
-	if err := unix.Fdatasync(int(s.file.Fd())); err != nil {
+	if err := s.file.Fdatasync(); err != nil {
 		return err
 	}
 	s.end = need
 	s.alloc = max(s.alloc, need)
-	if s.cfg.onSync != nil {
-		s.cfg.onSync(need)
-	}
 	return nil
 }
 
