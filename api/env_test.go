@@ -144,9 +144,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			}
 			return out, err
 		},
-		Shred:   func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, ring, id) },
-		APIKeys: []api.APIKey{{Role: "admin", Key: adminKey}, {Role: "store", Key: storeKey}},
-		Logger:  logger, Now: clk.now,
+		Shred:          func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, ring, id) },
+		ShredAffiliate: func(ctx context.Context, id string) error { return repository.ShredAffiliate(ctx, ring, id) },
+		APIKeys:        []api.APIKey{{Role: "admin", Key: adminKey}, {Role: "store", Key: storeKey}},
+		Logger:         logger, Now: clk.now,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -19,9 +19,10 @@ const (
 	own       = "own session"
 	other     = "another customer's session"
 	affiliate = "affiliate"
+	otherAff  = "another affiliate"
 )
 
-var callers = []string{none, unknown, admin, store, own, other, affiliate}
+var callers = []string{none, unknown, admin, store, own, other, affiliate, otherAff}
 
 // matrixRoute is one route of the matrix: how to call it and the status
 // each caller gets. Routes that change state get a fresh account per call,
@@ -38,6 +39,7 @@ type fixture struct {
 	accountID, email, password string
 	tokens                     map[string]string
 	licenseID                  string
+	affiliateID                string
 }
 
 func all(status int) map[string]int {
@@ -61,7 +63,17 @@ func with(base map[string]int, kv ...any) map[string]int {
 
 // ownerOnly is a route of store, admin and the account's own session.
 func ownerRoute(ok int) map[string]int {
-	return map[string]int{none: 401, unknown: 401, admin: ok, store: ok, own: ok, other: 404, affiliate: 403}
+	return map[string]int{none: 401, unknown: 401, admin: ok, store: ok, own: ok, other: 404, affiliate: 403, otherAff: 403}
+}
+
+// affiliateRoute is a route of admins and the affiliate itself.
+func affiliateRoute(ok int) map[string]int {
+	return map[string]int{none: 401, unknown: 401, admin: ok, store: 403, own: 403, other: 403, affiliate: ok, otherAff: 404}
+}
+
+// adminOnly is a route of admins.
+func adminOnly(ok int) map[string]int {
+	return map[string]int{none: 401, unknown: 401, admin: ok, store: 403, own: 403, other: 403, affiliate: 403, otherAff: 403}
 }
 
 // matrix lists every route of the API with the status each caller gets. A
@@ -76,13 +88,13 @@ func matrix() []matrixRoute {
 		{method: "GET", path: "/openapi.json", want: all(200)},
 		{method: "GET", path: "/v1/products", want: all(200)},
 		{method: "GET", path: "/v1/license-keys/public-key", want: all(200)},
-		{method: "GET", path: "/v1/stats", want: map[string]int{none: 401, unknown: 401, admin: 200, store: 403, own: 403, other: 403, affiliate: 403}},
-		{method: "GET", path: "/v1/marketing/recipients", want: map[string]int{none: 401, unknown: 401, admin: 200, store: 403, own: 403, other: 403, affiliate: 403}},
+		{method: "GET", path: "/v1/stats", want: adminOnly(200)},
+		{method: "GET", path: "/v1/marketing/recipients", want: adminOnly(200)},
 		{method: "POST", path: "/v1/accounts",
 			body: func(f *fixture) any {
 				return map[string]any{"name": "New Person", "email": randomEmail(), "password": "a long enough password"}
 			},
-			want: map[string]int{none: 401, unknown: 401, admin: 201, store: 201, own: 403, other: 403, affiliate: 403}},
+			want: map[string]int{none: 401, unknown: 401, admin: 201, store: 201, own: 403, other: 403, affiliate: 403, otherAff: 403}},
 		{method: "GET", path: "/v1/accounts/{id}", want: ownerRoute(200)},
 		{method: "PATCH", path: "/v1/accounts/{id}", body: func(*fixture) any { return map[string]any{"name": "Renamed"} }, want: ownerRoute(200)},
 		{method: "DELETE", path: "/v1/accounts/{id}", want: ownerRoute(200)},
@@ -91,20 +103,28 @@ func matrix() []matrixRoute {
 				return map[string]any{"current_password": f.password, "new_password": "another long password"}
 			},
 			want: ownerRoute(204)},
-		{method: "GET", path: "/v1/accounts/{id}/export", want: map[string]int{none: 401, unknown: 401, admin: 200, store: 403, own: 200, other: 404, affiliate: 403}},
-		{method: "GET", path: "/v1/accounts/{id}/events", want: map[string]int{none: 401, unknown: 401, admin: 200, store: 403, own: 403, other: 403, affiliate: 403}},
+		{method: "GET", path: "/v1/accounts/{id}/export", want: map[string]int{none: 401, unknown: 401, admin: 200, store: 403, own: 200, other: 404, affiliate: 403, otherAff: 403}},
+		{method: "GET", path: "/v1/accounts/{id}/events", want: adminOnly(200)},
 		{method: "GET", path: "/v1/accounts/{id}/licenses", want: ownerRoute(200)},
 		{method: "GET", path: "/v1/accounts/{id}/subscriptions", want: ownerRoute(200)},
 		{method: "GET", path: "/v1/licenses/{license}", want: ownerRoute(200)},
 		{method: "GET", path: "/v1/subscriptions/{id}", want: with(ownerRoute(404))}, // no subscription has an account's id
 		{method: "POST", path: "/v1/sessions",
 			body: func(f *fixture) any { return map[string]any{"email": f.email, "password": f.password} }, want: all(201)},
-		{method: "DELETE", path: "/v1/sessions/current", want: map[string]int{none: 401, unknown: 401, admin: 403, store: 403, own: 204, other: 204, affiliate: 403}},
+		{method: "DELETE", path: "/v1/sessions/current", want: map[string]int{none: 401, unknown: 401, admin: 403, store: 403, own: 204, other: 204, affiliate: 403, otherAff: 403}},
 		{method: "POST", path: "/v1/password-resets", body: func(f *fixture) any { return map[string]any{"email": f.email} }, want: all(503)}, // no mailer here
 		{method: "POST", path: "/v1/password-resets/confirm",
 			body: func(*fixture) any {
 				return map[string]any{"token": "slr_nothing", "new_password": "a long enough password"}
 			}, want: all(422)},
+		{method: "POST", path: "/v1/affiliates",
+			body: func(*fixture) any {
+				return map[string]any{"name": "New Partner", "email": "partner@example.com", "commission_rate_bps": 1500}
+			}, want: adminOnly(201)},
+		{method: "GET", path: "/v1/affiliates/{aff}", want: affiliateRoute(200)},
+		{method: "DELETE", path: "/v1/affiliates/{aff}", want: affiliateRoute(200)},
+		{method: "GET", path: "/v1/affiliates/{aff}/reports/summary?from=2026-01-01&to=2027-01-01", want: affiliateRoute(200)},
+		{method: "GET", path: "/v1/affiliates/{aff}/reports/sales?from=2026-01-01&to=2027-01-01", want: affiliateRoute(200)},
 	}
 }
 
@@ -119,7 +139,7 @@ func randomEmail() string {
 // status; every cell gets fresh accounts and sessions.
 func TestRoleMatrix(t *testing.T) {
 	e := newEnv(t, generousLimits)
-	aff, _, err := e.svc.RegisterAffiliate(context.Background(), domain.RegisterAffiliate{Name: "Aff", Email: "aff@example.com", CommissionRateBps: 1000})
+	other, _, err := e.svc.RegisterAffiliate(context.Background(), domain.RegisterAffiliate{Name: "Other Aff", Email: "other-aff@example.com", CommissionRateBps: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +149,8 @@ func TestRoleMatrix(t *testing.T) {
 	// Every registered route has an entry, and every entry is a route.
 	listed := map[string]bool{}
 	for _, r := range routes {
-		listed[r.method+" "+r.path] = true
+		path, _, _ := strings.Cut(r.path, "?")
+		listed[r.method+" "+strings.ReplaceAll(path, "{aff}", "{id}")] = true
 	}
 	for _, r := range e.srv.Routes() {
 		key := r.Method + " " + colonToBraces(r.Path)
@@ -146,9 +167,10 @@ func TestRoleMatrix(t *testing.T) {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s %s by %s is %d", r.method, r.path, caller, want), func(t *testing.T) {
-				f := newFixture(t, e.with(t), aff.APIKey)
+				f := newFixture(t, e.with(t), other.APIKey)
 				path := strings.ReplaceAll(r.path, "{id}", f.accountID)
 				path = strings.ReplaceAll(path, "{license}", f.licenseID)
+				path = strings.ReplaceAll(path, "{aff}", f.affiliateID)
 				var body any
 				if r.body != nil {
 					body = r.body(f)
@@ -177,7 +199,7 @@ func colonToBraces(p string) string {
 
 // newFixture makes an account with a session, another customer with a
 // session, and a license of the first account.
-func newFixture(t *testing.T, e *env, affiliateKey string) *fixture {
+func newFixture(t *testing.T, e *env, otherAffiliateKey string) *fixture {
 	f := &fixture{email: randomEmail(), password: "the owner's password"}
 	f.accountID = e.signUp("Owner", f.email, f.password)
 	otherEmail := randomEmail()
@@ -185,8 +207,16 @@ func newFixture(t *testing.T, e *env, affiliateKey string) *fixture {
 	f.tokens = map[string]string{
 		none: "", unknown: "sls_not-a-token", admin: adminKey, store: storeKey,
 		own: e.signIn(f.email, f.password), other: e.signIn(otherEmail, "the other's password"),
-		affiliate: affiliateKey,
+		otherAff: otherAffiliateKey,
 	}
+	aff, res0, err := e.svc.RegisterAffiliate(context.Background(), domain.RegisterAffiliate{Name: "Aff", Email: randomEmail(), CommissionRateBps: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.proj.WaitFor(context.Background(), res0.Position); err != nil {
+		t.Fatal(err)
+	}
+	f.affiliateID, f.tokens[affiliate] = aff.Affiliate.ID, aff.APIKey
 	lic, res, err := e.svc.RecordCheckoutPaid(context.Background(), domain.RecordCheckoutPaid{
 		AccountID: f.accountID, ProductID: "app-license", Quantity: 1, Amount: 4900, Currency: "usd",
 		PaymentIntentID: "pi_" + f.accountID, SessionID: "cs_" + f.accountID, OccurredAt: e.clock.now(),

@@ -70,6 +70,8 @@ type Config struct {
 	History func(ctx context.Context, stream string, from int64, limit int) ([]RecordedEvent, error)
 	// Shred forgets every key of an erased account (crypto-shredding).
 	Shred func(ctx context.Context, accountID string) error
+	// ShredAffiliate forgets every key of an erased affiliate.
+	ShredAffiliate func(ctx context.Context, affiliateID string) error
 	// BeforeErasure, when set, runs before an erasure is recorded, with the
 	// account as it is (its Stripe customer id still readable); an error
 	// stops the erasure. The Stripe calls of erasure go here.
@@ -127,8 +129,8 @@ type Route struct {
 
 // New returns a server with every route registered.
 func New(cfg Config) (*Server, error) {
-	if cfg.Service == nil || cfg.Projections == nil || cfg.History == nil || cfg.Shred == nil || cfg.Catalog == nil {
-		return nil, errors.New("api: Config.Service, Projections, History, Shred and Catalog are required")
+	if cfg.Service == nil || cfg.Projections == nil || cfg.History == nil || cfg.Shred == nil || cfg.ShredAffiliate == nil || cfg.Catalog == nil {
+		return nil, errors.New("api: Config.Service, Projections, History, Shred, ShredAffiliate and Catalog are required")
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, proj: cfg.Projections, log: cfg.Logger, metrics: cfg.Metrics, now: cfg.Now}
 	if s.log == nil {
@@ -223,6 +225,13 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/licenses/:id", Admin|Store|Owner, s.getLicense)
 	s.handle(http.MethodGet, "/v1/accounts/:id/subscriptions", Admin|Store|Owner, s.accountSubscriptions)
 	s.handle(http.MethodGet, "/v1/subscriptions/:id", Admin|Store|Owner, s.getSubscription)
+
+	// Affiliates.
+	s.handle(http.MethodPost, "/v1/affiliates", Admin, s.createAffiliate)
+	s.handle(http.MethodGet, "/v1/affiliates/:id", Admin|AffiliateSelf, s.getAffiliate)
+	s.handle(http.MethodDelete, "/v1/affiliates/:id", Admin|AffiliateSelf, s.eraseAffiliate)
+	s.handle(http.MethodGet, "/v1/affiliates/:id/reports/summary", Admin|AffiliateSelf, s.salesSummary)
+	s.handle(http.MethodGet, "/v1/affiliates/:id/reports/sales", Admin|AffiliateSelf, s.salesReport)
 }
 
 // handleError writes every error as problem+json; nothing a client sent

@@ -18,6 +18,9 @@ type Affiliate struct {
 	RecurringMonths int
 	APIKeySHA256    string
 	RegisteredAt    time.Time
+	// ErasedAt is when the affiliate was erased: its name and e-mail are
+	// shredded and its API key revoked; its figures stay.
+	ErasedAt time.Time
 
 	changes []Event
 }
@@ -47,16 +50,28 @@ type AffiliateRegistered struct {
 	RegisteredAt    time.Time `json:"registered_at"`
 }
 
+// AffiliateErased records that the affiliate was erased: its API key is
+// revoked, and its key is shredded after, so its name and e-mail read as
+// erased. Its sales and commissions stay, for the vendor's accounts.
+type AffiliateErased struct {
+	AffiliateID string    `json:"affiliate_id"`
+	ErasedAt    time.Time `json:"erased_at"`
+}
+
 func (AffiliateRegistered) EventType() string { return "affiliate.registered.v1" }
+func (AffiliateErased) EventType() string     { return "affiliate.erased.v1" }
 
 // DataSubject returns the affiliate, who owns the personal fields.
 func (e AffiliateRegistered) DataSubject() string { return e.AffiliateID }
 
 // apply is the only place an Affiliate changes.
 func (a *Affiliate) apply(e Event) {
-	if e, ok := e.(AffiliateRegistered); ok {
+	switch e := e.(type) {
+	case AffiliateRegistered:
 		a.ID, a.Name, a.Email, a.Code = e.AffiliateID, e.Name, e.Email, e.Code
 		a.RateBps, a.RecurringMonths, a.APIKeySHA256, a.RegisteredAt = e.RateBps, e.RecurringMonths, e.APIKeySHA256, e.RegisteredAt
+	case AffiliateErased:
+		a.Name, a.Email, a.APIKeySHA256, a.ErasedAt = "", "", "", e.ErasedAt
 	}
 }
 
@@ -66,6 +81,17 @@ func (a *Affiliate) register(e AffiliateRegistered) error {
 		return Errorf(KindConflict, CodeConflict, "the affiliate already exists")
 	}
 	a.record(e)
+	return nil
+}
+
+// erase records the erasure; erasing an erased affiliate changes nothing.
+func (a *Affiliate) erase(at time.Time) error {
+	if a.ID == "" {
+		return notFound("affiliate")
+	}
+	if a.ErasedAt.IsZero() {
+		a.record(AffiliateErased{AffiliateID: a.ID, ErasedAt: at})
+	}
 	return nil
 }
 

@@ -66,6 +66,7 @@ func EventTypes() []Event {
 		CommissionReversalAdjusted{},
 
 		AffiliateRegistered{},
+		AffiliateErased{},
 
 		StripeEventReceived{},
 		StripeEventReceivedV1{},

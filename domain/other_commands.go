@@ -240,6 +240,17 @@ func (s *Service) Affiliate(ctx context.Context, id string) (*Affiliate, error) 
 	return a, nil
 }
 
+// EraseAffiliate erases an affiliate (a person too): its API key stops
+// working at once; the caller then shreds its keys (name, e-mail, the
+// code's pseudonym), having read the code from the returned affiliate
+// before. Its sales rows, summaries and commissions stay.
+func (s *Service) EraseAffiliate(ctx context.Context, id string) (*Affiliate, Result, error) {
+	a, pos, err := execute(ctx, s, AffiliateStream(id), newAffiliate, func(a *Affiliate) error {
+		return a.erase(s.clock())
+	})
+	return a, Result{Position: pos}, err
+}
+
 // AffiliateIDForCode resolves an affiliate code (from a checkout) to the
 // affiliate's id; 422 unknown_affiliate_code when no affiliate has it.
 func (s *Service) AffiliateIDForCode(ctx context.Context, code string) (string, error) {

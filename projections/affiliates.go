@@ -18,6 +18,9 @@ type Affiliate struct {
 	RecurringMonths int
 	APIKeySHA256    string
 	RegisteredAt    time.Time
+	// ErasedAt is when the affiliate was erased (name, e-mail and API key
+	// gone); zero while it is not.
+	ErasedAt time.Time
 }
 
 func affiliateCodeKey(a *Affiliate) []byte {

@@ -159,6 +159,13 @@ func (w *writer) apply(e domain.Event) error {
 		return w.commissionReversalAdjusted(e)
 	case domain.AffiliateRegistered:
 		return w.affiliateRegistered(e)
+	case domain.AffiliateErased:
+		a, err := w.affiliates.get(w.txn, e.AffiliateID)
+		if err != nil || a == nil {
+			return err
+		}
+		a.Name, a.Email, a.APIKeySHA256, a.ErasedAt = "", "", "", e.ErasedAt
+		return nil
 	}
 	return nil
 }

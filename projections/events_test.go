@@ -42,7 +42,7 @@ func projectedEvents() map[string]bool {
 		domain.SubscriptionEnded{},
 		domain.SaleRecorded{}, domain.CommissionEarned{}, domain.CommissionApproved{}, domain.CommissionReversed{},
 		domain.CommissionReversalAdjusted{},
-		domain.AffiliateRegistered{},
+		domain.AffiliateRegistered{}, domain.AffiliateErased{},
 		domain.SessionStarted{}, domain.SessionTouched{}, domain.SessionEnded{},
 	} {
 		m[e.EventType()] = true

@@ -286,13 +286,14 @@ func TestDocument(t *testing.T) {
 		t.Errorf("openapi %q, info %q %q; want 3.1.0 subledger 1", doc.OpenAPI, doc.Info.Title, doc.Info.Version)
 	}
 	want := []string{
-		"DELETE /v1/accounts/{id}", "DELETE /v1/sessions/current",
+		"DELETE /v1/accounts/{id}", "DELETE /v1/affiliates/{id}", "DELETE /v1/sessions/current",
 		"GET /healthz", "GET /metrics", "GET /openapi.json", "GET /readyz",
 		"GET /v1/accounts/{id}", "GET /v1/accounts/{id}/events", "GET /v1/accounts/{id}/export",
 		"GET /v1/accounts/{id}/licenses", "GET /v1/accounts/{id}/subscriptions",
+		"GET /v1/affiliates/{id}", "GET /v1/affiliates/{id}/reports/sales", "GET /v1/affiliates/{id}/reports/summary",
 		"GET /v1/license-keys/public-key", "GET /v1/licenses/{id}", "GET /v1/marketing/recipients",
 		"GET /v1/products", "GET /v1/stats", "GET /v1/subscriptions/{id}",
-		"PATCH /v1/accounts/{id}", "POST /v1/accounts", "POST /v1/password-resets",
+		"PATCH /v1/accounts/{id}", "POST /v1/accounts", "POST /v1/affiliates", "POST /v1/password-resets",
 		"POST /v1/password-resets/confirm", "POST /v1/sessions", "PUT /v1/accounts/{id}/password",
 	}
 	v, err := NewFromDoc(t, doc)

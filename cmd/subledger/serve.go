@@ -105,8 +105,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Help: "Events appended to the store that the projections have not applied yet."}, func() float64 { return float64(lag()) }))
 	metrics := api.NewMetrics(reg)
 	shred := func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, st.ring, id) }
+	shredAffiliate := func(ctx context.Context, id string) error { return repository.ShredAffiliate(ctx, st.ring, id) }
 	handler, err := api.New(api.Config{
-		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, Catalog: catalog,
+		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, ShredAffiliate: shredAffiliate, Catalog: catalog,
 		LicensePublicKey: signing.Public().(ed25519.PublicKey),
 		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
 		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag,

@@ -38,3 +38,20 @@ func ShredAccount(ctx context.Context, ring keyring.Ring, accountID string) erro
 	}
 	return ring.Forget(ctx, accountID)
 }
+
+// ShredAffiliate forgets every key of an erased affiliate: the pseudonym
+// its code reservation is encrypted under, then its own key (the same order
+// and the same repeat-safety as ShredAccount).
+func ShredAffiliate(ctx context.Context, ring keyring.Ring, affiliateID string) error {
+	p, err := keyring.Pseudonym(ctx, ring, affiliateID, domain.PseudonymAffiliateCode)
+	if errors.Is(err, keyring.ErrForgotten) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := ring.Forget(ctx, p); err != nil {
+		return err
+	}
+	return ring.Forget(ctx, affiliateID)
+}
