@@ -235,19 +235,36 @@ func (s *Server) salesReport(c echo.Context) error {
 	}
 	flusher, _ := c.Response().Writer.(http.Flusher)
 	if asCSV {
-		w := startCSV(c, "sales", salesColumns)
-		n := 0
+		// Rows are appended to one buffer and written in 64 KiB pieces; a
+		// field is quoted (RFC 4180) only when it needs to be.
+		startCSV(c, "sales", salesColumns).Flush()
+		buf := make([]byte, 0, 64<<10)
 		for r := range view.SalesRows(id, from, to) {
-			if err := w.Write([]string{r.OccurredAt.UTC().Format(time.RFC3339), r.SaleID, string(r.Kind), r.ProductID, itoa(r.Amount),
-				r.Currency, itoa(r.CommissionAmount), string(r.CommissionStatus)}); err != nil {
-				return err
-			}
-			if n++; n%4096 == 0 {
-				w.Flush()
+			buf = r.OccurredAt.UTC().AppendFormat(buf, time.RFC3339)
+			buf = append(buf, ',')
+			buf = appendCSVField(buf, r.SaleID)
+			buf = append(buf, ',')
+			buf = append(buf, r.Kind...)
+			buf = append(buf, ',')
+			buf = appendCSVField(buf, r.ProductID)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, r.Amount, 10)
+			buf = append(buf, ',')
+			buf = appendCSVField(buf, r.Currency)
+			buf = append(buf, ',')
+			buf = strconv.AppendInt(buf, r.CommissionAmount, 10)
+			buf = append(buf, ',')
+			buf = append(buf, r.CommissionStatus...)
+			buf = append(buf, '\n')
+			if len(buf) > 60<<10 {
+				if _, err := c.Response().Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
 			}
 		}
-		w.Flush()
-		return w.Error()
+		_, err := c.Response().Write(buf)
+		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	c.Response().WriteHeader(http.StatusOK)
@@ -287,3 +304,20 @@ func startCSV(c echo.Context, name string, columns []string) *csv.Writer {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// appendCSVField appends a field as encoding/csv would write it: quoted,
+// with quotes doubled, when it holds a comma, a quote, a line break or
+// leading space; as it is otherwise.
+func appendCSVField(b []byte, f string) []byte {
+	if f == "" || (!strings.ContainsAny(f, ",\"\r\n") && f[0] != ' ' && f[0] != '\t') {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, f[i])
+	}
+	return append(b, '"')
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aseptsoft/subledger/api"
 	"github.com/aseptsoft/subledger/domain"
 )
 
@@ -139,6 +140,23 @@ func TestReportRangeIsChecked(t *testing.T) {
 				if r.status != tc.status || (tc.code != "" && r.code(t) != tc.code) {
 					t.Fatalf("%s: %d %s", report, r.status, r.body)
 				}
+			}
+		})
+	}
+}
+
+// TestCSVFieldsAreWrittenAsEncodingCSVWould: the sales report's own CSV
+// writer gives the bytes encoding/csv gives.
+func TestCSVFieldsAreWrittenAsEncodingCSVWould(t *testing.T) {
+	for _, f := range []string{"", "plain", "with,comma", `with "quote"`, "line\nbreak", "cr\rhere", " leading", "\tleading tab", "trailing "} {
+		t.Run(f, func(t *testing.T) {
+			var want strings.Builder
+			w := csv.NewWriter(&want)
+			_ = w.Write([]string{f})
+			w.Flush()
+			got := string(api.AppendCSVField(nil, f)) + "\n"
+			if got != want.String() {
+				t.Fatalf("got %q, want %q", got, want.String())
 			}
 		})
 	}

@@ -1,0 +1,4 @@
+package api
+
+// AppendCSVField exposes appendCSVField to the tests.
+var AppendCSVField = appendCSVField
