@@ -24,11 +24,13 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/keyring"
 	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
+	"github.com/aseptsoft/subledger/stripe"
 )
 
 const (
-	adminKey = "test-admin-key-0123456789"
-	storeKey = "test-store-key-0123456789"
+	adminKey      = "test-admin-key-0123456789"
+	storeKey      = "test-store-key-0123456789"
+	webhookSecret = "whsec_test_0123456789"
 )
 
 // env is a real stack in a temp dir: the embedded store, the slot-file key
@@ -149,6 +151,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		APIKeys:        []api.APIKey{{Role: "admin", Key: adminKey}, {Role: "store", Key: storeKey}},
 		Logger:         logger, Now: clk.now,
 	}
+	verifier, err := stripe.NewVerifier(webhookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Webhooks = &stripe.Webhooks{Verifier: verifier, Applier: &stripe.Applier{Service: svc, Translator: stripe.NewTranslator(catalog.Products())}}
 	for _, o := range opts {
 		o(&cfg)
 	}

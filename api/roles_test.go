@@ -117,6 +117,7 @@ func matrix() []matrixRoute {
 			body: func(*fixture) any {
 				return map[string]any{"token": "slr_nothing", "new_password": "a long enough password"}
 			}, want: all(422)},
+		{method: "POST", path: "/v1/webhooks/stripe", body: func(*fixture) any { return map[string]any{"id": "evt_1"} }, want: all(400)}, // unsigned
 		{method: "POST", path: "/v1/affiliates",
 			body: func(*fixture) any {
 				return map[string]any{"name": "New Partner", "email": "partner@example.com", "commission_rate_bps": 1500}

@@ -101,6 +101,9 @@ type Config struct {
 	SignInLimit SignInLimit
 	// Lag returns how many events the projections are behind the store.
 	Lag func() uint64
+	// Webhooks handles Stripe's deliveries; nil (no endpoint secret) answers
+	// 503 webhooks_unavailable.
+	Webhooks Webhooks
 }
 
 // Server is subledger's HTTP handler.
@@ -185,9 +188,13 @@ func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 // handle registers a route: authentication and the role check first, then
 // idempotency for POST, then the handler.
 func (s *Server) handle(method, path string, access Access, h echo.HandlerFunc) {
+	s.add(method, path, access, h, method == http.MethodPost)
+}
+
+func (s *Server) add(method, path string, access Access, h echo.HandlerFunc, idempotent bool) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Access: access})
 	mws := []echo.MiddlewareFunc{s.authenticate(access)}
-	if method == http.MethodPost {
+	if idempotent {
 		mws = append(mws, s.idempotent)
 	}
 	s.echo.Add(method, path, h, mws...)
@@ -225,6 +232,11 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/licenses/:id", Admin|Store|Owner, s.getLicense)
 	s.handle(http.MethodGet, "/v1/accounts/:id/subscriptions", Admin|Store|Owner, s.accountSubscriptions)
 	s.handle(http.MethodGet, "/v1/subscriptions/:id", Admin|Store|Owner, s.getSubscription)
+
+	// Stripe. No bearer token: the Stripe-Signature header authenticates;
+	// no Idempotency-Key either: every Stripe event is recorded once by its
+	// own id.
+	s.add(http.MethodPost, "/v1/webhooks/stripe", Anyone, s.stripeWebhook, false)
 
 	// Affiliates.
 	s.handle(http.MethodPost, "/v1/affiliates", Admin, s.createAffiliate)

@@ -86,6 +86,9 @@ const (
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeUnsupportedMedia     = "unsupported_media_type"
 	CodeBadRequest           = "bad_request"
+	CodeInvalidSignature     = "invalid_signature"
+	CodeMalformedEvent       = "malformed_event"
+	CodeStripeUnavailable    = "stripe_unavailable"
 )
 
 // Field-level validation codes, used in FieldError.Code.

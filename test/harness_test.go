@@ -213,6 +213,9 @@ func moduleRoot() (string, error) {
 }
 
 // options configure a server.
+// webhookSecret is every test server's Stripe endpoint secret.
+const webhookSecret = "whsec_e2e_0123456789abcdef"
+
 type options struct {
 	smtpURL string // empty: no --smtp-url
 }
@@ -328,6 +331,7 @@ func (s *server) start(t testing.TB) {
 		"--api-key", "store=" + s.storeKey,
 		"--erasure-grace", "1h",
 		"--jobs-interval", "1s",
+		"--stripe-webhook-secret", webhookSecret,
 	}
 	if s.opts.smtpURL != "" {
 		args = append(args, "--smtp-url", s.opts.smtpURL)

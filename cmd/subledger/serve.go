@@ -22,6 +22,7 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/mail"
 	"github.com/aseptsoft/subledger/projections"
+	"github.com/aseptsoft/subledger/stripe"
 )
 
 // serve runs the server: the store and key ring, the projector that follows
@@ -106,11 +107,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	metrics := api.NewMetrics(reg)
 	shred := func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, st.ring, id) }
 	shredAffiliate := func(ctx context.Context, id string) error { return repository.ShredAffiliate(ctx, st.ring, id) }
+	var hooks api.Webhooks
+	if len(acfg.StripeWebhookSecret) > 0 {
+		verifier, err := stripe.NewVerifier(acfg.StripeWebhookSecret...)
+		if err != nil {
+			return fmt.Errorf("--stripe-webhook-secret: %w", err)
+		}
+		hooks = &stripe.Webhooks{Verifier: verifier, Applier: &stripe.Applier{Service: svc, Translator: stripe.NewTranslator(catalog.Products())}}
+	} else {
+		logger.Warn("no --stripe-webhook-secret: Stripe webhooks are refused with 503 webhooks_unavailable")
+	}
 	handler, err := api.New(api.Config{
 		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, ShredAffiliate: shredAffiliate, Catalog: catalog,
 		LicensePublicKey: signing.Public().(ed25519.PublicKey),
 		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
-		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag,
+		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks,
 	})
 	if err != nil {
 		return err
