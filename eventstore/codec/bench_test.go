@@ -31,7 +31,7 @@ func BenchmarkEncodeDecode(b *testing.B) {
 	ctx := context.Background()
 	e := newEnv(b, b.TempDir(), keyring.Config{})
 	ev := benchEvent()
-	meta := codec.Meta{Actor: "store", CorrelationID: uuid.NewString(), CausationID: uuid.NewString()}
+	meta := codec.Meta{Stream: "s", Actor: "store", CorrelationID: uuid.NewString(), CausationID: uuid.NewString()}
 	b.ReportAllocs()
 	for b.Loop() {
 		d, err := e.codec.Encode(ctx, ev, meta)

@@ -17,12 +17,28 @@
 //     all, so such an event needs no key (and can be written for a
 //     forgotten subject).
 //   - Metadata is JSON: actor, request_id, correlation_id, causation_id,
-//     schema_version, subject_id, key_id, and binding: Ring.Bind's MAC of
-//     (event id, subject id, key id, ciphertext) under a ring secret that
-//     survives Forget. Decode checks it on every encrypted event, so changed
-//     metadata, a changed ciphertext or a moved personal part is an
-//     ErrIntegrity even after the subject's key is gone, and is never shown
-//     as erased.
+//     schema_version, subject_id, key_id, binding_version and binding.
+//   - Every event, with or without personal fields, gets a version 2
+//     binding (binding_version 2): Ring.BindEvent's MAC, under a ring secret
+//     that survives Forget, of the event id, type, schema version, stream
+//     (Meta.Stream), subject id, key id, actor, request, correlation and
+//     causation ids, the plain fields' JSON byte for byte as stored (the
+//     data without the personal part) and the personal ciphertext (none
+//     when there is no personal part). Decode checks it before it reads
+//     anything, so an edited plain field, type, schema version, stream,
+//     event id or metadata field, a swapped or removed personal part is an
+//     ErrIntegrity, even after the subject's key is gone, and is never shown
+//     as erased. The plain JSON is authenticated as stored, not re-encoded:
+//     a store must keep the data's bytes (both backends do).
+//   - Events written before version 2 have no binding_version: those with a
+//     personal part carry a version 1 binding (Ring.Bind: event id, subject
+//     id, key id, ciphertext), checked as before; those without one carry
+//     none. They are accepted only with a key ring that predates version 2
+//     (Ring.MinBindingVersion 1); a ring created since binds every event of
+//     its store, so there an event without a version 2 binding is an
+//     ErrIntegrity (else stripping the binding would make any event pass as
+//     an old one). On an older ring, old events keep the protection they
+//     had: their plain fields are not authenticated.
 //   - Decode of an event whose subject was forgotten succeeds with every
 //     personal field zero and Meta.Erased true.
 //   - Event types are versioned: Decode upcasts an older schema version with
@@ -45,7 +61,9 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -57,9 +75,8 @@ import (
 var (
 	// ErrUnknownType means the event type is not registered.
 	ErrUnknownType = errors.New("codec: unknown event type")
-	// ErrIntegrity means an encrypted event was changed after it was
-	// written: its ciphertext, its event id, or the subject id, key id or
-	// binding in its metadata.
+	// ErrIntegrity means an event was changed after it was written: any
+	// part its binding covers (see the package comment), or the binding.
 	ErrIntegrity = errors.New("codec: event failed its integrity check")
 	// ErrMalformed means an event's data or metadata is not the JSON the
 	// codec writes.
@@ -68,6 +85,9 @@ var (
 	ErrVersion = errors.New("codec: unknown schema version")
 	// ErrNoSubject means an event with personal data names no subject.
 	ErrNoSubject = errors.New("codec: event with personal data has no data subject")
+	// ErrNoStream means Encode was given no stream (Meta.Stream) to bind
+	// the event to.
+	ErrNoStream = errors.New("codec: no stream to bind the event to")
 )
 
 const (
@@ -75,6 +95,9 @@ const (
 	nonceSize     = 12
 	gcmTagSize    = 16
 	bindingSize   = 16
+	// bindingVersion is the binding Encode writes (Ring.BindEvent); events
+	// without binding_version are version 1 (Ring.Bind, or no binding).
+	bindingVersion = 2
 )
 
 // personalPrefix starts the data of an event with a personal part.
@@ -90,6 +113,9 @@ type Meta struct {
 	// EventID is the event's id. Encode uses it when set (it must be a UUID)
 	// and draws a fresh one otherwise.
 	EventID string
+	// Stream is the stream the event is (to be) appended to. Encode needs
+	// it, for the binding covers it; Decode reports the stored event's.
+	Stream string
 	// Actor names who caused the event (an account id, "stripe", "admin").
 	Actor string
 	// RequestID is the id of the HTTP request or webhook delivery that
@@ -116,14 +142,15 @@ type Meta struct {
 }
 
 type metaJSON struct {
-	Actor         string `json:"actor,omitempty"`
-	RequestID     string `json:"request_id,omitempty"`
-	CorrelationID string `json:"correlation_id,omitempty"`
-	CausationID   string `json:"causation_id,omitempty"`
-	SchemaVersion int    `json:"schema_version"`
-	SubjectID     string `json:"subject_id,omitempty"`
-	KeyID         string `json:"key_id,omitempty"`
-	Binding       []byte `json:"binding,omitempty"`
+	Actor          string `json:"actor,omitempty"`
+	RequestID      string `json:"request_id,omitempty"`
+	CorrelationID  string `json:"correlation_id,omitempty"`
+	CausationID    string `json:"causation_id,omitempty"`
+	SchemaVersion  int    `json:"schema_version"`
+	SubjectID      string `json:"subject_id,omitempty"`
+	KeyID          string `json:"key_id,omitempty"`
+	BindingVersion int    `json:"binding_version,omitempty"`
+	Binding        []byte `json:"binding,omitempty"`
 }
 
 // Config tunes a Codec. The zero value is ready to use.
@@ -147,6 +174,8 @@ type scratch struct {
 	sealed []byte
 	plain  []byte
 	rnd    [16 + nonceSize]byte
+	bind   keyring.EventBinding
+	mac    [bindingSize]byte // the binding Decode computes
 }
 
 // New returns a codec for the types in reg, with keys from ring.
@@ -170,11 +199,12 @@ func (c *Codec) read(b []byte) error {
 	return err
 }
 
-// Encode turns event into EventData: a new event id (unless meta.EventID is
-// set), plain fields in clear JSON, personal fields encrypted as one part
-// with the subject's data key (created at first use), and the metadata. It
-// fails with keyring.ErrForgotten when the event carries personal data of a
-// forgotten subject.
+// Encode turns event into EventData for meta.Stream: a new event id (unless
+// meta.EventID is set), plain fields in clear JSON, personal fields
+// encrypted as one part with the subject's data key (created at first use),
+// and the metadata with the event's binding. It fails with
+// keyring.ErrForgotten when the event carries personal data of a forgotten
+// subject, and with ErrNoStream without meta.Stream.
 func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.EventData, error) {
 	if event == nil {
 		return eventstore.EventData{}, fmt.Errorf("%w: nil event", ErrUnknownType)
@@ -190,6 +220,9 @@ func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.
 	}
 	if info == nil || info.name != name || v.Type() != info.typ {
 		return eventstore.EventData{}, fmt.Errorf("%w: %q (%s) is not registered", ErrUnknownType, name, v.Type())
+	}
+	if meta.Stream == "" {
+		return eventstore.EventData{}, fmt.Errorf("%w: %s", ErrNoStream, name)
 	}
 	s := c.scratch.Get().(*scratch)
 	defer c.scratch.Put(s)
@@ -207,12 +240,13 @@ func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.
 		id[6] = (id[6] & 0x0f) | 0x40 // version 4
 		id[8] = (id[8] & 0x3f) | 0x80 // RFC 4122 variant
 	}
-	m := metaJSON{Actor: meta.Actor, RequestID: meta.RequestID, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, SchemaVersion: info.version}
+	m := metaJSON{Actor: meta.Actor, RequestID: meta.RequestID, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID,
+		SchemaVersion: info.version, BindingVersion: bindingVersion}
 	if info.hasSubject {
 		m.SubjectID = subjectOf(event, v)
 	}
 
-	var data []byte
+	var data, plain, sealed []byte
 	personalSet := false
 	for _, f := range info.personal {
 		if !v.FieldByIndex(f.index).IsZero() {
@@ -225,8 +259,10 @@ func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.
 		if data, err = json.Marshal(event); err != nil {
 			return eventstore.EventData{}, fmt.Errorf("codec: encoding %s: %w", name, err)
 		}
+		plain = data
 	} else {
-		plain, err := marshalView(v, info.plain, info.plainView)
+		var err error
+		plain, err = marshalView(v, info.plain, info.plainView)
 		if err != nil {
 			return eventstore.EventData{}, fmt.Errorf("codec: encoding %s: %w", name, err)
 		}
@@ -244,13 +280,12 @@ func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.
 			if err != nil {
 				return eventstore.EventData{}, fmt.Errorf("codec: encoding %s: %w", name, err)
 			}
-			sealed, err := c.seal(s, key, id, pt)
+			sealed, err = c.seal(s, key, id, pt)
 			clear(pt)
 			if err != nil {
 				return eventstore.EventData{}, err
 			}
 			m.KeyID = key.ID()
-			m.Binding = c.ring.Bind(make([]byte, 0, bindingSize), id, m.SubjectID, m.KeyID, sealed)
 			data = make([]byte, 0, len(personalPrefix)+base64.StdEncoding.EncodedLen(len(sealed))+len(plain)+2)
 			data = append(data, personalPrefix...)
 			data = base64.StdEncoding.AppendEncode(data, sealed)
@@ -263,11 +298,41 @@ func (c *Codec) Encode(ctx context.Context, event Typer, meta Meta) (eventstore.
 			}
 		}
 	}
+	// The binding covers the metadata as Decode will read it back:
+	// encoding/json writes each invalid UTF-8 byte as U+FFFD.
+	for _, p := range [...]*string{&m.Actor, &m.RequestID, &m.CorrelationID, &m.CausationID, &m.SubjectID} {
+		*p = validUTF8(*p)
+	}
+	// plain is what Decode will find: the data without the personal part.
+	s.bind = keyring.EventBinding{EventID: id, Type: name, SchemaVersion: m.SchemaVersion, Stream: meta.Stream,
+		Subject: m.SubjectID, KeyID: m.KeyID, Actor: m.Actor, RequestID: m.RequestID, CorrelationID: m.CorrelationID, CausationID: m.CausationID,
+		Plain: plain, Sealed: sealed}
+	m.Binding = c.ring.BindEvent(make([]byte, 0, bindingSize), &s.bind)
+	s.bind = keyring.EventBinding{}
 	md, err := json.Marshal(m)
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("codec: encoding the metadata of %s: %w", name, err)
 	}
 	return eventstore.EventData{ID: id.String(), Type: name, Data: data, Metadata: md}, nil
+}
+
+// validUTF8 returns s with each byte that is not valid UTF-8 replaced by
+// U+FFFD, as encoding/json writes it.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 func subjectOf(event Typer, v reflect.Value) string {
@@ -309,7 +374,8 @@ func (c *Codec) seal(s *scratch, key *keyring.DataKey, id uuid.UUID, plaintext [
 // Decode turns a stored event back into its domain value (of the kind,
 // struct or pointer, of the registered prototype) and its Meta. When the
 // subject was forgotten, the value's personal fields are zero and
-// Meta.Erased is true. A changed encrypted event fails with ErrIntegrity.
+// Meta.Erased is true. A changed event fails with ErrIntegrity, checked
+// before the type's schema version (ErrVersion) and the JSON.
 func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, error) {
 	info := c.reg.lookup(ev.Type)
 	if info == nil {
@@ -319,16 +385,17 @@ func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, err
 	if err != nil {
 		return nil, Meta{}, fmt.Errorf("%w: the metadata of event %s", ErrMalformed, ev.ID)
 	}
-	meta := Meta{EventID: ev.ID, Actor: m.actor, RequestID: m.request, CorrelationID: m.correlation, CausationID: m.causation,
+	meta := Meta{EventID: ev.ID, Stream: ev.Stream, Actor: m.actor, RequestID: m.request, CorrelationID: m.correlation, CausationID: m.causation,
 		SchemaVersion: max(m.version, 1), SubjectID: m.subject, KeyID: m.keyID}
-	if meta.SchemaVersion > info.version {
-		return nil, meta, fmt.Errorf("%w: event %s of type %s has version %d, this build knows up to %d", ErrVersion, ev.ID, ev.Type, meta.SchemaVersion, info.version)
-	}
 	s := c.scratch.Get().(*scratch)
 	defer c.scratch.Put(s)
 	plain, plaintext, erased, err := c.open(ctx, s, ev, &m)
 	if err != nil {
 		return nil, meta, err
+	}
+	if meta.SchemaVersion > info.version {
+		clear(plaintext)
+		return nil, meta, fmt.Errorf("%w: event %s of type %s has version %d, this build knows up to %d", ErrVersion, ev.ID, ev.Type, meta.SchemaVersion, info.version)
 	}
 	meta.Erased = erased
 	p := reflect.New(info.typ)
@@ -364,33 +431,49 @@ func errorKind(err error) string {
 	}
 }
 
-// open finds, checks and decrypts the personal part of ev. It returns the
-// plain fields' JSON, the plaintext JSON of the personal fields (in a
-// buffer the caller clears), or erased when the subject was forgotten.
+// open finds the personal part of ev, checks the event's binding and
+// decrypts the personal part. It returns the plain fields' JSON, the
+// plaintext JSON of the personal fields (in a buffer the caller clears), or
+// erased when the subject was forgotten.
 func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *metaFields) (plain, plaintext []byte, erased bool, err error) {
 	plain, sealed, found, err := personalPart(s, ev.Data)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%w: event %s: %v", ErrIntegrity, ev.ID, err)
 	}
-	if !found {
-		if m.keyID != "" || m.bindingLen != 0 {
-			return nil, nil, false, fmt.Errorf("%w: event %s names a key but has no personal part", ErrIntegrity, ev.ID)
+	var id uuid.UUID
+	switch m.bindingVersion {
+	case bindingVersion:
+		if id, err = c.checkBinding(s, ev, m, plain, sealed); err != nil {
+			return nil, nil, false, err
 		}
-		return plain, nil, false, nil
-	}
-	if m.subject == "" || m.keyID == "" || m.bindingLen != bindingSize {
-		return nil, nil, false, fmt.Errorf("%w: event %s has a personal part without subject, key id or binding", ErrIntegrity, ev.ID)
-	}
-	id, err := uuid.Parse(ev.ID)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("%w: event id %q is not a UUID", ErrIntegrity, ev.ID)
-	}
-	if len(sealed) < 1+nonceSize+gcmTagSize || sealed[0] != sealedVersion {
-		return nil, nil, false, fmt.Errorf("%w: event %s: the personal part is not a version %d ciphertext", ErrIntegrity, ev.ID, sealedVersion)
-	}
-	var want [bindingSize]byte
-	if !hmac.Equal(c.ring.Bind(want[:0], id, m.subject, m.keyID, sealed), m.binding[:]) {
-		return nil, nil, false, fmt.Errorf("%w: event %s: binding of event id, subject %s, key %s and ciphertext does not match", ErrIntegrity, ev.ID, m.subject, m.keyID)
+		if !found {
+			if m.keyID != "" {
+				return nil, nil, false, fmt.Errorf("%w: event %s names a key but has no personal part", ErrIntegrity, ev.ID)
+			}
+			return plain, nil, false, nil
+		}
+		if m.subject == "" || m.keyID == "" {
+			return nil, nil, false, fmt.Errorf("%w: event %s has a personal part without subject or key id", ErrIntegrity, ev.ID)
+		}
+		if len(sealed) < 1+nonceSize+gcmTagSize || sealed[0] != sealedVersion {
+			return nil, nil, false, fmt.Errorf("%w: event %s: the personal part is not a version %d ciphertext", ErrIntegrity, ev.ID, sealedVersion)
+		}
+	case 0:
+		// Written before binding version 2.
+		if c.ring.MinBindingVersion() >= bindingVersion {
+			return nil, nil, false, fmt.Errorf("%w: event %s has no version %d binding, which every event of this key ring's store has", ErrIntegrity, ev.ID, bindingVersion)
+		}
+		if id, err = c.checkBindingV1(ev, m, sealed, found); err != nil {
+			return nil, nil, false, err
+		}
+		if !found {
+			return plain, nil, false, nil
+		}
+	default:
+		if m.bindingVersion > bindingVersion {
+			return nil, nil, false, fmt.Errorf("%w: event %s has binding version %d, this build knows up to %d", ErrVersion, ev.ID, m.bindingVersion, bindingVersion)
+		}
+		return nil, nil, false, fmt.Errorf("%w: event %s has binding version %d", ErrIntegrity, ev.ID, m.bindingVersion)
 	}
 	key, err := c.ring.Key(ctx, m.subject, m.keyID)
 	switch {
@@ -408,6 +491,70 @@ func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *me
 		return nil, nil, false, fmt.Errorf("%w: event %s: the personal part does not decrypt", ErrIntegrity, ev.ID)
 	}
 	return plain, pt, false, nil
+}
+
+// checkBinding verifies a version 2 binding over everything the reader
+// trusts: the stored event's id (in its canonical form), type and stream,
+// the metadata's fields, the plain JSON as stored and the ciphertext.
+func (c *Codec) checkBinding(s *scratch, ev eventstore.Event, m *metaFields, plain, sealed []byte) (uuid.UUID, error) {
+	if m.bindingLen != bindingSize {
+		return uuid.UUID{}, fmt.Errorf("%w: event %s has no binding", ErrIntegrity, ev.ID)
+	}
+	id, err := uuid.Parse(ev.ID)
+	if err != nil || !canonicalUUID(ev.ID) {
+		return uuid.UUID{}, fmt.Errorf("%w: event id %q is not a UUID in canonical form", ErrIntegrity, ev.ID)
+	}
+	s.bind = keyring.EventBinding{EventID: id, Type: ev.Type, SchemaVersion: m.version, Stream: ev.Stream,
+		Subject: m.subject, KeyID: m.keyID, Actor: m.actor, RequestID: m.request, CorrelationID: m.correlation, CausationID: m.causation,
+		Plain: plain, Sealed: sealed}
+	ok := hmac.Equal(c.ring.BindEvent(s.mac[:0], &s.bind), m.binding[:])
+	s.bind = keyring.EventBinding{}
+	if !ok {
+		return uuid.UUID{}, fmt.Errorf("%w: event %s of type %s in stream %s: its binding does not match", ErrIntegrity, ev.ID, ev.Type, ev.Stream)
+	}
+	return id, nil
+}
+
+// canonicalUUID reports whether id, which parses as a UUID, is written the
+// way the codec writes it: 36 characters, lower-case hex.
+func canonicalUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c >= 'A' && c <= 'F' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkBindingV1 verifies an event written before binding version 2: one
+// with a personal part carries a version 1 binding of its event id,
+// subject id, key id and ciphertext; one without carries no key id and no
+// binding.
+func (c *Codec) checkBindingV1(ev eventstore.Event, m *metaFields, sealed []byte, found bool) (uuid.UUID, error) {
+	if !found {
+		if m.keyID != "" || m.bindingLen != 0 {
+			return uuid.UUID{}, fmt.Errorf("%w: event %s names a key but has no personal part", ErrIntegrity, ev.ID)
+		}
+		return uuid.UUID{}, nil
+	}
+	if m.subject == "" || m.keyID == "" || m.bindingLen != bindingSize {
+		return uuid.UUID{}, fmt.Errorf("%w: event %s has a personal part without subject, key id or binding", ErrIntegrity, ev.ID)
+	}
+	id, err := uuid.Parse(ev.ID)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("%w: event id %q is not a UUID", ErrIntegrity, ev.ID)
+	}
+	if len(sealed) < 1+nonceSize+gcmTagSize || sealed[0] != sealedVersion {
+		return uuid.UUID{}, fmt.Errorf("%w: event %s: the personal part is not a version %d ciphertext", ErrIntegrity, ev.ID, sealedVersion)
+	}
+	var want [bindingSize]byte
+	if !hmac.Equal(c.ring.Bind(want[:0], id, m.subject, m.keyID, sealed), m.binding[:]) {
+		return uuid.UUID{}, fmt.Errorf("%w: event %s: binding of event id, subject %s, key %s and ciphertext does not match", ErrIntegrity, ev.ID, m.subject, m.keyID)
+	}
+	return id, nil
 }
 
 // personalPart splits data into the plain fields' JSON and the decoded

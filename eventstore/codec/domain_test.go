@@ -3,6 +3,7 @@ package codec_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/eventstore"
 	"github.com/aseptsoft/subledger/eventstore/codec"
 	"github.com/aseptsoft/subledger/eventstore/keyring"
 )
@@ -75,7 +77,7 @@ func TestEveryDomainEventRoundTrips(t *testing.T) {
 			var personal []string
 			fill(p.Elem(), uuid.NewString(), &personal)
 			ev := p.Elem().Interface().(domain.Event)
-			d, err := c.Encode(ctx, ev, codec.Meta{Actor: "test"})
+			d, err := c.Encode(ctx, ev, codec.Meta{Actor: "test", Stream: "s"})
 			if err != nil {
 				t.Fatalf("Encode: %v", err)
 			}
@@ -105,6 +107,52 @@ func TestEveryDomainEventRoundTrips(t *testing.T) {
 			zeroPersonal(p.Elem())
 			if want := p.Elem().Interface(); !reflect.DeepEqual(got, want) || meta.Erased != (len(personal) > 0) {
 				t.Fatalf("after Forget decoded %#v erased %v, want %#v", got, meta.Erased, want)
+			}
+		})
+	}
+}
+
+// TestDomainEventsAreBoundToTheirTypeAndAccount is issue 9's first two
+// reproductions with the domain's own types: a registration read as a
+// change of details, and a registration whose plain account id was edited
+// to another account's (which moved the person's name, e-mail and hash onto
+// that account), are integrity errors.
+func TestDomainEventsAreBoundToTheirTypeAndAccount(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t.TempDir(), keyring.Config{})
+	reg := codec.NewRegistry()
+	for _, ev := range domain.EventTypes() {
+		if err := reg.Register(codec.Type{Prototype: ev}); err != nil {
+			t.Fatalf("register %s: %v", ev.EventType(), err)
+		}
+	}
+	c := codec.New(reg, e.ring, codec.Config{})
+	owner, other := uuid.NewString(), uuid.NewString()
+	d, err := c.Encode(ctx, domain.AccountRegistered{AccountID: owner, Name: "Owner Person", Email: "owner@x.example", PasswordHash: "hash", RegisteredAt: at},
+		codec.Meta{Stream: domain.AccountStream(owner)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := eventstore.Event{ID: d.ID, Type: d.Type, Stream: domain.AccountStream(owner), Data: d.Data, Metadata: d.Metadata}
+	if _, _, err := c.Decode(ctx, good); err != nil {
+		t.Fatalf("the untouched event: %v", err)
+	}
+	cases := []struct {
+		name string
+		edit func(ev *eventstore.Event)
+	}{
+		{"registered_read_as_details_changed", func(ev *eventstore.Event) { ev.Type = domain.AccountDetailsChanged{}.EventType() }},
+		{"account_id_edited", func(ev *eventstore.Event) {
+			ev.Data = bytes.Replace(ev.Data, []byte(owner), []byte(other), 1)
+		}},
+		{"moved_to_the_other_account_stream", func(ev *eventstore.Event) { ev.Stream = domain.AccountStream(other) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := good
+			tc.edit(&ev)
+			if got, _, err := c.Decode(ctx, ev); !errors.Is(err, codec.ErrIntegrity) {
+				t.Fatalf("decoded %#v, %v; want ErrIntegrity", got, err)
 			}
 		})
 	}

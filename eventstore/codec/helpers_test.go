@@ -73,6 +73,17 @@ type envelope struct {
 func (*stripeLink) EventType() string     { return "StripeCustomerLinked" }
 func (e *stripeLink) DataSubject() string { return e.AccountID }
 
+// accountRegisteredIntPlan is a wrong declaration of accountRegistered:
+// its plan is a number.
+type accountRegisteredIntPlan struct {
+	AccountID string `json:"account_id"`
+	Name      string `json:"name" personal:"true"`
+	Plan      int    `json:"plan"`
+}
+
+func (accountRegisteredIntPlan) EventType() string     { return "AccountRegistered" }
+func (e accountRegisteredIntPlan) DataSubject() string { return e.AccountID }
+
 // affiliateRegistered was once called "AffiliateSignedUp".
 type affiliateRegistered struct {
 	AffiliateID string `json:"affiliate_id"`
@@ -159,8 +170,13 @@ func (e *env) close() {
 	e.store.Close()
 }
 
+// encode encodes ev for meta.Stream, or for stream "s" (where stored puts
+// it) when meta names none.
 func (e *env) encode(t testing.TB, ev codec.Typer, meta codec.Meta) eventstore.EventData {
 	t.Helper()
+	if meta.Stream == "" {
+		meta.Stream = "s"
+	}
 	d, err := e.codec.Encode(context.Background(), ev, meta)
 	if err != nil {
 		t.Fatalf("Encode %s: %v", ev.EventType(), err)
@@ -168,7 +184,7 @@ func (e *env) encode(t testing.TB, ev codec.Typer, meta codec.Meta) eventstore.E
 	return d
 }
 
-// stored turns EventData into the Event a store would return.
+// stored turns EventData into the Event a store would return, in stream "s".
 func stored(d eventstore.EventData) eventstore.Event {
 	return eventstore.Event{ID: d.ID, Type: d.Type, Stream: "s", Data: d.Data, Metadata: d.Metadata}
 }

@@ -12,6 +12,7 @@ type metaFields struct {
 	causation                   string
 	version                     int
 	subject, keyID              string
+	bindingVersion              int // 0: absent (written before version 2)
 	binding                     [bindingSize]byte
 	bindingLen                  int // -1: present but not 16 bytes of base64
 }
@@ -28,7 +29,7 @@ func parseMeta(b []byte) (metaFields, error) {
 		return metaFields{}, err
 	}
 	m := metaFields{actor: j.Actor, request: j.RequestID, correlation: j.CorrelationID, causation: j.CausationID,
-		version: j.SchemaVersion, subject: j.SubjectID, keyID: j.KeyID}
+		version: j.SchemaVersion, subject: j.SubjectID, keyID: j.KeyID, bindingVersion: j.BindingVersion}
 	switch len(j.Binding) {
 	case 0:
 	case bindingSize:
@@ -58,7 +59,7 @@ func parseMetaFast(b []byte) (m metaFields, ok bool) {
 		if i >= n {
 			return m, false
 		}
-		if key == "schema_version" {
+		if key == "schema_version" || key == "binding_version" {
 			v, j := 0, i
 			for j < n && s[j] >= '0' && s[j] <= '9' && j-i < 6 {
 				v = v*10 + int(s[j]-'0')
@@ -67,7 +68,12 @@ func parseMetaFast(b []byte) (m metaFields, ok bool) {
 			if j == i || (s[i] == '0' && j-i > 1) {
 				return m, false
 			}
-			m.version, i = v, j
+			if key == "schema_version" {
+				m.version = v
+			} else {
+				m.bindingVersion = v
+			}
+			i = j
 		} else {
 			val, j, ok := fastString(s, i)
 			if !ok {

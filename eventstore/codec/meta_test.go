@@ -15,6 +15,9 @@ func TestParseMetaAgreesWithEncodingJSON(t *testing.T) {
 	}{
 		{"codec_output_is_read_fast", `{"actor":"store","request_id":"r1","correlation_id":"c1","causation_id":"k1","schema_version":2,"subject_id":"s1","key_id":"abc","binding":"AAECAwQFBgcICQoLDA0ODw=="}`, true, false,
 			metaFields{actor: "store", request: "r1", correlation: "c1", causation: "k1", version: 2, subject: "s1", keyID: "abc", binding: [16]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, bindingLen: 16}},
+		{"binding_version_is_read_fast", `{"schema_version":1,"binding_version":2,"binding":"AAECAwQFBgcICQoLDA0ODw=="}`, true, false,
+			metaFields{version: 1, bindingVersion: 2, binding: [16]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, bindingLen: 16}},
+		{"binding_version_with_leading_zero_is_an_error", `{"binding_version":02}`, false, true, metaFields{}},
 		{"minimal_object_is_read_fast", `{"schema_version":1}`, true, false, metaFields{version: 1}},
 		{"empty_object_is_read_fast", `{}`, true, false, metaFields{}},
 		{"escaped_string_goes_to_encoding_json", `{"actor":"a\"b","schema_version":1}`, false, false, metaFields{actor: `a"b`, version: 1}},
@@ -50,6 +53,7 @@ func FuzzParseMeta(f *testing.F) {
 	for _, s := range []string{
 		`{"actor":"store","request_id":"r1","correlation_id":"c1","causation_id":"k1","schema_version":2,"subject_id":"s1","key_id":"abc","binding":"AAECAwQFBgcICQoLDA0ODw=="}`,
 		`{"schema_version":1}`, `{}`, `{"actor":"a\"b"}`, `{"schema_version":01}`, `{"binding":"AAEC"}`,
+		`{"schema_version":2,"key_id":"k","binding_version":2,"binding":"AAECAwQFBgcICQoLDA0ODw=="}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -66,7 +70,7 @@ func FuzzParseMeta(f *testing.F) {
 			t.Fatalf("fast path accepted %q, encoding/json refuses it: %v", b, err)
 		}
 		if j.Actor != fast.actor || j.RequestID != fast.request || j.CorrelationID != fast.correlation || j.CausationID != fast.causation ||
-			j.SchemaVersion != fast.version || j.SubjectID != fast.subject || j.KeyID != fast.keyID {
+			j.SchemaVersion != fast.version || j.SubjectID != fast.subject || j.KeyID != fast.keyID || j.BindingVersion != fast.bindingVersion {
 			t.Fatalf("fast %+v, encoding/json %+v for %q", fast, j, b)
 		}
 		if fast.bindingLen == bindingSize && string(j.Binding) != string(fast.binding[:]) {

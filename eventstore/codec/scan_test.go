@@ -149,7 +149,7 @@ func TestForgottenSubjectLeavesNoTraceInTheDataDirectory(t *testing.T) {
 			accountRegistered{AccountID: s.id, Name: v[0], Email: v[1], Company: v[2], Plan: "team", At: at},
 		}
 		for i, ev := range evs {
-			d := e.encode(t, ev, codec.Meta{Actor: "store"})
+			d := e.encode(t, ev, codec.Meta{Actor: "store", Stream: "account-" + s.id})
 			if _, err := e.store.Append(ctx, "account-"+s.id, eventstore.Any(), d); err != nil {
 				t.Fatalf("append %d: %v", i, err)
 			}

@@ -64,7 +64,7 @@ func BenchmarkForget(b *testing.B) {
 			const batch = 5000
 			evs := make([]eventstore.EventData, 0, batch)
 			for i := range n {
-				d, err := c.Encode(ctx, customerChanged{AccountID: subject, Name: "Bench Person", Email: "bench@x.example", Plan: "pro", Seq: i}, codec.Meta{Actor: "bench"})
+				d, err := c.Encode(ctx, customerChanged{AccountID: subject, Name: "Bench Person", Email: "bench@x.example", Plan: "pro", Seq: i}, codec.Meta{Actor: "bench", Stream: "account-" + subject})
 				if err != nil {
 					b.Fatal(err)
 				}

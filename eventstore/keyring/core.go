@@ -36,10 +36,12 @@ type core struct {
 	cacheSize    int
 	ledgerStream string
 
-	master  MasterKey
-	wrapper cipher.AEAD
-	binding []byte
-	macs    sync.Pool // *macState
+	master     MasterKey
+	wrapper    cipher.AEAD
+	binding    []byte
+	macs       sync.Pool // *macState under binding (version 1)
+	eventMacs  sync.Pool // *macState under the version 2 subkey
+	minBinding int       // MinBindingVersion
 
 	mu         sync.RWMutex
 	cache      map[string]*DataKey
@@ -84,10 +86,33 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 	return c, nil
 }
 
-// setBinding installs the unwrapped binding secret.
-func (c *core) setBinding(secret []byte) {
+// Binding versions a ring can require (Ring.MinBindingVersion).
+const (
+	bindingV1 = 1
+	bindingV2 = 2
+)
+
+// bindingLabel is the additional data that wraps the binding secret of a
+// ring requiring binding version min, so that the requirement, kept in the
+// header beside the wrapped secret, cannot be lowered without the master
+// key.
+func bindingLabel(min int) []byte {
+	if min >= bindingV2 {
+		return []byte(labelWrapBindingV2)
+	}
+	return []byte(labelWrapBinding)
+}
+
+// setBinding installs the unwrapped binding secret and the binding version
+// the ring requires.
+func (c *core) setBinding(secret []byte, min int) {
 	c.binding = secret
+	c.minBinding = min
 	c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, c.binding)} }
+	sub := hmac.New(sha256.New, secret)
+	sub.Write([]byte(labelEventBinding))
+	eventKey := sub.Sum(nil)
+	c.eventMacs.New = func() any { return &macState{h: hmac.New(sha256.New, eventKey)} }
 }
 
 func (c *core) read(b []byte) error {
@@ -194,6 +219,30 @@ func (c *core) bind(dst []byte, eventID [16]byte, subject, keyID string, sealed 
 	dst = append(dst, sum[:bindingSize]...)
 	m.buf = b
 	c.macs.Put(m)
+	return dst
+}
+
+// bindEvent computes Ring.BindEvent: the MAC, under the version 2 subkey,
+// of the event id, the schema version, the length-prefixed strings, the
+// lengths of the plain JSON and the ciphertext, then those two.
+func (c *core) bindEvent(dst []byte, e *EventBinding) []byte {
+	m := c.eventMacs.Get().(*macState)
+	b := append(m.buf[:0], e.EventID[:]...)
+	b = binary.AppendVarint(b, int64(e.SchemaVersion))
+	for _, s := range [...]string{e.Type, e.Stream, e.Subject, e.KeyID, e.Actor, e.RequestID, e.CorrelationID, e.CausationID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.Plain)))
+	b = binary.AppendUvarint(b, uint64(len(e.Sealed)))
+	m.h.Reset()
+	m.h.Write(b)
+	m.h.Write(e.Plain)
+	m.h.Write(e.Sealed)
+	sum := m.h.Sum(m.sum[:0])
+	dst = append(dst, sum[:bindingSize]...)
+	m.buf = b
+	c.eventMacs.Put(m)
 	return dst
 }
 

@@ -34,13 +34,18 @@ import (
 // the old block on the device below the file level; keep the data
 // directory on ext4/xfs with the default ordered data mode, or on an
 // encrypted volume.)
+//
+// Format version 2 (written since event bindings have version 2) has the
+// same layout; its binding secret is wrapped with a label of its own, and
+// it says that every event of the ring's store carries a version 2 binding
+// (MinBindingVersion). Version 1 rings still open, as MinBindingVersion 1.
 const SlotFile = "keys.slots"
 
 const (
 	headerSize  = 4096
 	slotSize    = 256
 	fileMagic   = "SUBLKEYR"
-	fileVersion = 1
+	fileVersion = 2 // written; version 1 is still read
 
 	slotEmpty     = 0
 	slotLive      = 1
@@ -192,7 +197,7 @@ func (r *FileRing) create(dir string) error {
 	if err := r.c.read(secret); err != nil {
 		return fmt.Errorf("keyring: generating the binding secret: %w", err)
 	}
-	wrapped, err := r.c.wrap(secret, []byte(labelWrapBinding))
+	wrapped, err := r.c.wrap(secret, bindingLabel(fileVersion))
 	if err != nil {
 		return err
 	}
@@ -213,7 +218,7 @@ func (r *FileRing) create(dir string) error {
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("keyring: syncing %s: %w", dir, err)
 	}
-	r.c.setBinding(secret)
+	r.c.setBinding(secret, fileVersion)
 	return nil
 }
 
@@ -228,7 +233,9 @@ func (r *FileRing) readHeader() error {
 	if crc32.Checksum(h[:100], castagnoli) != binary.LittleEndian.Uint32(h[100:104]) {
 		return fmt.Errorf("%w: %s: header checksum mismatch", ErrCorrupt, r.path)
 	}
-	if v := binary.LittleEndian.Uint32(h[8:12]); v != fileVersion {
+	// The format version is the binding version the ring requires.
+	v := binary.LittleEndian.Uint32(h[8:12])
+	if v != 1 && v != fileVersion {
 		return fmt.Errorf("%w: %s: unknown format version %d", ErrCorrupt, r.path, v)
 	}
 	if s := binary.LittleEndian.Uint32(h[12:16]); s != slotSize {
@@ -237,11 +244,11 @@ func (r *FileRing) readHeader() error {
 	if !hmac.Equal(h[16:32], r.c.master.kcv()) {
 		return fmt.Errorf("%w: the %s does not open the key ring %s", ErrWrongMasterKey, r.c.master, r.path)
 	}
-	secret, err := r.c.unwrap(h[32:32+wrappedSize], []byte(labelWrapBinding))
+	secret, err := r.c.unwrap(h[32:32+wrappedSize], bindingLabel(int(v)))
 	if err != nil {
-		return fmt.Errorf("%w: %s: the binding secret does not unwrap", ErrCorrupt, r.path)
+		return fmt.Errorf("%w: %s: the binding secret does not unwrap (or the format version was changed)", ErrCorrupt, r.path)
 	}
-	r.c.setBinding(secret)
+	r.c.setBinding(secret, int(v))
 	return nil
 }
 
@@ -511,6 +518,12 @@ func (r *FileRing) Forget(ctx context.Context, subject string) error {
 func (r *FileRing) Bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte {
 	return r.c.bind(dst, eventID, subject, keyID, sealed)
 }
+
+// BindEvent implements Ring.
+func (r *FileRing) BindEvent(dst []byte, e *EventBinding) []byte { return r.c.bindEvent(dst, e) }
+
+// MinBindingVersion implements Ring.
+func (r *FileRing) MinBindingVersion() int { return r.c.minBinding }
 
 // Observe implements Ring. For an erasure record naming a subject whose slot
 // is still live, it also wipes the slot.

@@ -15,9 +15,21 @@
 //     a bounded in-memory cache (Config.CacheSize); nothing unwrapped is ever
 //     written anywhere.
 //   - The ring also keeps a random binding secret (stored wrapped, like a
-//     data key) for Bind: a MAC that ties an encrypted event to its subject
-//     and key id and outlives Forget, so that the codec tells an erased
-//     event from a tampered one.
+//     data key) for the codec's event bindings: MACs that outlive Forget,
+//     so that the codec tells an erased event from a tampered one. Bind is
+//     version 1 (event id, subject, key id and ciphertext of an encrypted
+//     event), kept to verify old events; BindEvent is version 2 (every part
+//     of any event a reader trusts, see EventBinding), under a subkey of
+//     the secret, so that a tag of one version never verifies as the other.
+//   - A ring created by this build records in its header that every event
+//     written with it carries a version 2 binding (MinBindingVersion 2),
+//     and wraps the binding secret with additional data naming that
+//     version, so the record cannot be lowered without the master key (the
+//     secret would not unwrap); the codec then
+//     refuses an event without one instead of reading it as an old event.
+//     A ring created before says 1, and old events without a version 2
+//     binding are accepted as before. Builds that only write version 1
+//     bindings refuse to open a version 2 ring (unknown format).
 //   - A wrong master key is detected at Open by a key-check value (an HMAC
 //     of a fixed label under the master key) kept in the ring's header;
 //     Open then fails with ErrWrongMasterKey naming the master key's file.
@@ -98,11 +110,22 @@ type Ring interface {
 	// still records it, so that no key is ever created for it; forgetting a
 	// forgotten subject does nothing.
 	Forget(ctx context.Context, subject string) error
-	// Bind appends to dst a 16-byte MAC, under the ring's binding secret, of
-	// an encrypted event's id (the UUID's 16 bytes), subject id, key id and
-	// ciphertext. It needs no
-	// data key, so it still verifies after Forget.
+	// Bind appends to dst a version 1 binding: a 16-byte MAC, under the
+	// ring's binding secret, of an encrypted event's id (the UUID's 16
+	// bytes), subject id, key id and ciphertext. It needs no data key, so it
+	// still verifies after Forget. The codec only verifies it, on events
+	// written before version 2.
 	Bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte
+	// BindEvent appends to dst a version 2 binding: a 16-byte MAC of every
+	// field of e, under a subkey of the ring's binding secret. Like Bind it
+	// needs no data key and still verifies after Forget.
+	BindEvent(dst []byte, e *EventBinding) []byte
+	// MinBindingVersion is the lowest binding version an event decoded with
+	// this ring may carry: 2 when the ring was created with version 2
+	// bindings (every event of its store has one), 1 for a ring created
+	// before (its old events carry a version 1 binding, or none when they
+	// have no personal part).
+	MinBindingVersion() int
 	// Observe lets the ring see an event of the global order. An erasure
 	// record from the ledger marks its subject forgotten and drops its key
 	// from the cache; other events are ignored. Callers pass every event
@@ -113,6 +136,33 @@ type Ring interface {
 	Refresh(ctx context.Context) error
 	// Close releases the ring. It is safe to call more than once.
 	Close() error
+}
+
+// EventBinding is what a version 2 binding (Ring.BindEvent) authenticates:
+// every part of an encoded event that a reader trusts. Strings and byte
+// slices are length-prefixed in the MAC's input, so no two different
+// bindings share an input.
+type EventBinding struct {
+	// EventID is the event id's 16 bytes.
+	EventID [16]byte
+	// Type is the event type name as stored.
+	Type string
+	// SchemaVersion is the schema version as stored in the metadata (0 when
+	// it is absent).
+	SchemaVersion int
+	// Stream is the stream the event is appended to.
+	Stream string
+	// Subject and KeyID are the data subject and the key id of the
+	// metadata; either may be empty.
+	Subject, KeyID string
+	// Actor, RequestID, CorrelationID and CausationID are the metadata's.
+	Actor, RequestID, CorrelationID, CausationID string
+	// Plain is the JSON object of the event's plain fields, byte for byte as
+	// stored, without the personal part.
+	Plain []byte
+	// Sealed is the personal part's ciphertext; empty when the event has
+	// none.
+	Sealed []byte
 }
 
 // DataKey is a subject's unwrapped data key. Its key material never leaves

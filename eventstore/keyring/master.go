@@ -150,8 +150,13 @@ const (
 	labelKCV         = "subledger/keyring/kcv/v1"
 	labelWrapKey     = "subledger/keyring/wrap/v1\x00"
 	labelWrapBinding = "subledger/keyring/binding/v1"
-	labelFingerprint = "subledger/keyring/fingerprint/v1\x00"
-	labelPseudonym   = "subledger/keyring/pseudonym/v1\x00"
+	// labelWrapBindingV2 wraps the binding secret of a ring whose events
+	// all carry version 2 bindings (MinBindingVersion 2): a header edited
+	// back to version 1 no longer unwraps.
+	labelWrapBindingV2 = "subledger/keyring/binding/v2"
+	labelEventBinding  = "subledger/keyring/event-binding/v2"
+	labelFingerprint   = "subledger/keyring/fingerprint/v1\x00"
+	labelPseudonym     = "subledger/keyring/pseudonym/v1\x00"
 )
 
 // kcv is the key-check value of a master key, stored in a ring's header.

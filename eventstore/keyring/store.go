@@ -18,7 +18,10 @@ const (
 	// id follows.
 	KeyStreamPrefix = "keyring-"
 	// HeaderStream holds a StoreRing's header: the master key's key-check
-	// value and the wrapped binding secret.
+	// value and the wrapped binding secret. Its format (2 since event
+	// bindings have version 2, 1 before) is the binding version the ring
+	// requires (MinBindingVersion); the binding secret is wrapped with a
+	// label per format, so the format cannot be lowered.
 	HeaderStream = "keyring.header"
 )
 
@@ -48,6 +51,10 @@ type StoreRing struct {
 	store eventstore.Store
 	wmu   sync.Mutex // serializes creations and erasures in this process
 }
+
+// storeFormat is the header format a StoreRing writes; format 1 is still
+// read.
+const storeFormat = 2
 
 type headerData struct {
 	Format    int       `json:"format"`
@@ -129,11 +136,11 @@ func (r *StoreRing) createHeader(ctx context.Context) error {
 	if err := r.c.read(secret); err != nil {
 		return fmt.Errorf("keyring: generating the binding secret: %w", err)
 	}
-	wrapped, err := r.c.wrap(secret, []byte(labelWrapBinding))
+	wrapped, err := r.c.wrap(secret, bindingLabel(storeFormat))
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(headerData{Format: 1, KCV: r.c.master.kcv(), Binding: wrapped, CreatedAt: r.c.now().UTC()})
+	data, err := json.Marshal(headerData{Format: storeFormat, KCV: r.c.master.kcv(), Binding: wrapped, CreatedAt: r.c.now().UTC()})
 	if err != nil {
 		return err
 	}
@@ -147,7 +154,7 @@ func (r *StoreRing) createHeader(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("keyring: creating %s: %w", HeaderStream, err)
 	}
-	r.c.setBinding(secret)
+	r.c.setBinding(secret, storeFormat)
 	return nil
 }
 
@@ -156,17 +163,17 @@ func (r *StoreRing) checkHeader(ev eventstore.Event) error {
 	if err := json.Unmarshal(ev.Data, &h); err != nil || ev.Type != HeaderEventType {
 		return fmt.Errorf("%w: the event in %s is not a key ring header", ErrCorrupt, HeaderStream)
 	}
-	if h.Format != 1 {
+	if h.Format != 1 && h.Format != storeFormat {
 		return fmt.Errorf("%w: %s: unknown format %d", ErrCorrupt, HeaderStream, h.Format)
 	}
 	if !hmac.Equal(h.KCV, r.c.master.kcv()) {
 		return fmt.Errorf("%w: the %s does not open the key ring in the event store (%s)", ErrWrongMasterKey, r.c.master, HeaderStream)
 	}
-	secret, err := r.c.unwrap(h.Binding, []byte(labelWrapBinding))
+	secret, err := r.c.unwrap(h.Binding, bindingLabel(h.Format))
 	if err != nil {
-		return fmt.Errorf("%w: %s: the binding secret does not unwrap", ErrCorrupt, HeaderStream)
+		return fmt.Errorf("%w: %s: the binding secret does not unwrap (or the format was changed)", ErrCorrupt, HeaderStream)
 	}
-	r.c.setBinding(secret)
+	r.c.setBinding(secret, h.Format)
 	return nil
 }
 
@@ -393,6 +400,12 @@ func (r *StoreRing) Forget(ctx context.Context, subject string) error {
 func (r *StoreRing) Bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte {
 	return r.c.bind(dst, eventID, subject, keyID, sealed)
 }
+
+// BindEvent implements Ring.
+func (r *StoreRing) BindEvent(dst []byte, e *EventBinding) []byte { return r.c.bindEvent(dst, e) }
+
+// MinBindingVersion implements Ring.
+func (r *StoreRing) MinBindingVersion() int { return r.c.minBinding }
 
 // Observe implements Ring.
 func (r *StoreRing) Observe(ev eventstore.Event) error {

@@ -92,7 +92,7 @@ func (r *Repository) read(ctx context.Context, stream string, after int64, keys 
 // Append implements domain.Store.
 func (r *Repository) Append(ctx context.Context, stream string, expectedVersion int64, events []domain.Event, meta domain.Meta) (uint64, error) {
 	data := make([]eventstore.EventData, len(events))
-	m := codec.Meta{Actor: meta.Actor, RequestID: meta.RequestID, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID}
+	m := codec.Meta{Stream: stream, Actor: meta.Actor, RequestID: meta.RequestID, CorrelationID: meta.CorrelationID, CausationID: meta.CausationID}
 	for i, ev := range events {
 		d, err := r.codec.Encode(ctx, ev, m)
 		if err != nil {

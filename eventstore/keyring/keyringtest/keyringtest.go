@@ -67,6 +67,8 @@ func Run(t *testing.T, b Backend) {
 			{"concurrent_first_use_yields_one_key", testConcurrentCreate},
 			{"wrong_master_key_is_refused_naming_its_source", testWrongMaster},
 			{"binding_tag_is_stable_and_input_sensitive", testBind},
+			{"event_binding_covers_every_field_and_outlives_forget", testBindEvent},
+			{"new_ring_requires_version_2_bindings_across_reopen", testMinBinding},
 			{"observed_erasure_record_drops_cached_key", testObserve},
 			{"refresh_applies_new_erasure_records", testRefresh},
 			{"reopen_reapplies_the_ledger", testReapply},
@@ -398,6 +400,91 @@ func testBind(t *testing.T, b Backend) {
 	r3 := open(t, other, m, cfg())
 	if got := r3.Bind(nil, e1, "s1", "k1", []byte("sealed")); bytes.Equal(got, base) {
 		t.Fatal("two rings with one master key share their binding secret")
+	}
+}
+
+// eventBinding is the base binding that testBindEvent varies field by field.
+func eventBinding() keyring.EventBinding {
+	return keyring.EventBinding{
+		EventID: [16]byte{1, 2, 3}, Type: "account.registered.v1", SchemaVersion: 2, Stream: "account-a1",
+		Subject: "a1", KeyID: "k1", Actor: "actor", RequestID: "req", CorrelationID: "corr", CausationID: "cause",
+		Plain: []byte(`{"account_id":"a1"}`), Sealed: []byte("sealed"),
+	}
+}
+
+func testBindEvent(t *testing.T, b Backend) {
+	env := b.New(t)
+	m := master(t)
+	r := open(t, env, m, cfg())
+	e := eventBinding()
+	base := r.BindEvent(nil, &e)
+	if len(base) != 16 {
+		t.Fatalf("tag of %d bytes, want 16", len(base))
+	}
+	variants := map[string]func(e *keyring.EventBinding){
+		"event_id":        func(e *keyring.EventBinding) { e.EventID[15] = 9 },
+		"type":            func(e *keyring.EventBinding) { e.Type = "account.details_changed.v1" },
+		"schema_version":  func(e *keyring.EventBinding) { e.SchemaVersion = 1 },
+		"schema_absent":   func(e *keyring.EventBinding) { e.SchemaVersion = 0 },
+		"stream":          func(e *keyring.EventBinding) { e.Stream = "account-a2" },
+		"subject":         func(e *keyring.EventBinding) { e.Subject = "a2" },
+		"key_id":          func(e *keyring.EventBinding) { e.KeyID = "k2" },
+		"actor":           func(e *keyring.EventBinding) { e.Actor = "admin" },
+		"request_id":      func(e *keyring.EventBinding) { e.RequestID = "req2" },
+		"correlation_id":  func(e *keyring.EventBinding) { e.CorrelationID = "corr2" },
+		"causation_id":    func(e *keyring.EventBinding) { e.CausationID = "cause2" },
+		"plain":           func(e *keyring.EventBinding) { e.Plain = []byte(`{"account_id":"a2"}`) },
+		"sealed":          func(e *keyring.EventBinding) { e.Sealed = []byte("sealeD") },
+		"sealed_removed":  func(e *keyring.EventBinding) { e.Sealed, e.KeyID = nil, "" },
+		"plain_to_sealed": func(e *keyring.EventBinding) { e.Plain, e.Sealed = []byte(`{"account_id":"a1"}s`), []byte("ealed") },
+		"subject_to_key":  func(e *keyring.EventBinding) { e.Subject, e.KeyID = "a1k", "1" },
+		"type_to_stream":  func(e *keyring.EventBinding) { e.Type, e.Stream = "account.registered.v1account-a1", "" },
+	}
+	for name, f := range variants {
+		v := eventBinding()
+		f(&v)
+		if bytes.Equal(r.BindEvent(nil, &v), base) {
+			t.Errorf("changing the %s leaves the tag unchanged", name)
+		}
+	}
+	if got := r.BindEvent([]byte("x"), &e); !bytes.Equal(got[1:], base) || got[0] != 'x' {
+		t.Fatal("BindEvent does not append to dst")
+	}
+	// A version 1 tag of the same event id, subject, key id and ciphertext
+	// is a different tag (another key), so one never verifies as the other.
+	if bytes.Equal(r.Bind(nil, e.EventID, e.Subject, e.KeyID, e.Sealed), base) {
+		t.Fatal("Bind and BindEvent agree")
+	}
+	// It outlives the subject's key.
+	dataKey(t, r, "a1")
+	if err := r.Forget(ctxFor(t), "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.BindEvent(nil, &e); !bytes.Equal(got, base) {
+		t.Fatal("the tag changed after Forget")
+	}
+	r.Close()
+	r2 := open(t, env, m, cfg())
+	if got := r2.BindEvent(nil, &e); !bytes.Equal(got, base) {
+		t.Fatal("the tag changed across reopen")
+	}
+	other := b.New(t)
+	r3 := open(t, other, m, cfg())
+	if got := r3.BindEvent(nil, &e); bytes.Equal(got, base) {
+		t.Fatal("two rings with one master key share their event binding key")
+	}
+}
+
+func testMinBinding(t *testing.T, b Backend) {
+	env := b.New(t)
+	m := master(t)
+	r := open(t, env, m, cfg())
+	if v := r.MinBindingVersion(); v != 2 {
+		t.Fatalf("a new ring requires binding version %d, want 2", v)
+	}
+	r.Close()
+	if v := open(t, env, m, cfg()).MinBindingVersion(); v != 2 {
+		t.Fatalf("after reopen the ring requires binding version %d, want 2", v)
 	}
 }
 
