@@ -25,6 +25,7 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
 	"github.com/aseptsoft/subledger/stripe"
+	"github.com/aseptsoft/subledger/stripe/stripemocktest"
 )
 
 const (
@@ -181,6 +182,16 @@ func (e *env) with(t testing.TB) *env {
 	c := *e
 	c.t = t
 	return &c
+}
+
+// withStripe points the server's Stripe calls at baseURL (stripe-mock, or
+// a closed port).
+func withStripe(t testing.TB, baseURL string) envOption {
+	client, err := stripe.NewClient(stripe.ClientConfig{APIKey: stripemocktest.APIKey, BaseURL: baseURL, MaxNetworkRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *api.Config) { c.Payments = stripe.Payments{Client: client} }
 }
 
 // generousLimits lifts the sign-in rate limits for tests of other things.

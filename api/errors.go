@@ -39,6 +39,7 @@ var kindStatus = [...]int{
 	domain.KindTooLarge:        http.StatusRequestEntityTooLarge,
 	domain.KindRateLimited:     http.StatusTooManyRequests,
 	domain.KindUnavailable:     http.StatusServiceUnavailable,
+	domain.KindUpstream:        http.StatusBadGateway,
 }
 
 // statusOf returns the HTTP status of a domain error kind.

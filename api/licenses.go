@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -116,4 +117,11 @@ func (s *Server) getSubscription(c echo.Context) error {
 		return errNotFound("subscription")
 	}
 	return c.JSON(http.StatusOK, subscriptionFrom(sub))
+}
+
+func subscriptionFromDomain(s *domain.Subscription) subscriptionJSON {
+	v := s.View()
+	return subscriptionJSON{ID: s.ID, AccountID: v.AccountID, ProductID: v.ProductID, Status: string(v.Status),
+		CancelAtPeriodEnd: v.CancelAtPeriodEnd, CurrentPeriodEnd: timeOrNil(v.CurrentPeriodEnd), Amount: v.Amount,
+		Currency: v.Currency, StartedAt: timeOrNil(v.StartedAt), EndedAt: timeOrNil(v.EndedAt)}
 }

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/stripe/stripemocktest"
 )
 
 // callers of the matrix.
@@ -40,6 +42,7 @@ type fixture struct {
 	tokens                     map[string]string
 	licenseID                  string
 	affiliateID                string
+	subscriptionID             string
 }
 
 func all(status int) map[string]int {
@@ -108,7 +111,14 @@ func matrix() []matrixRoute {
 		{method: "GET", path: "/v1/accounts/{id}/licenses", want: ownerRoute(200)},
 		{method: "GET", path: "/v1/accounts/{id}/subscriptions", want: ownerRoute(200)},
 		{method: "GET", path: "/v1/licenses/{license}", want: ownerRoute(200)},
-		{method: "GET", path: "/v1/subscriptions/{id}", want: with(ownerRoute(404))}, // no subscription has an account's id
+		{method: "GET", path: "/v1/subscriptions/{sub}", want: ownerRoute(200)},
+		{method: "POST", path: "/v1/subscriptions/{sub}/cancel", body: func(*fixture) any { return map[string]any{} }, want: ownerRoute(200)},
+		{method: "POST", path: "/v1/subscriptions/{sub}/reactivate", body: func(*fixture) any { return map[string]any{} }, want: ownerRoute(200)},
+		{method: "POST", path: "/v1/checkout-sessions",
+			body: func(f *fixture) any {
+				return map[string]any{"account_id": f.accountID, "product_id": "app-license", "success_url": "https://store.example/ok", "cancel_url": "https://store.example/no"}
+			},
+			want: map[string]int{none: 401, unknown: 401, admin: 403, store: 201, own: 201, other: 404, affiliate: 403, otherAff: 403}},
 		{method: "POST", path: "/v1/sessions",
 			body: func(f *fixture) any { return map[string]any{"email": f.email, "password": f.password} }, want: all(201)},
 		{method: "DELETE", path: "/v1/sessions/current", want: map[string]int{none: 401, unknown: 401, admin: 403, store: 403, own: 204, other: 204, affiliate: 403, otherAff: 403}},
@@ -139,7 +149,7 @@ func randomEmail() string {
 // TestRoleMatrix walks every route × every kind of caller and checks each
 // status; every cell gets fresh accounts and sessions.
 func TestRoleMatrix(t *testing.T) {
-	e := newEnv(t, generousLimits)
+	e := newEnv(t, generousLimits, withStripe(t, stripemocktest.Start(t)))
 	other, _, err := e.svc.RegisterAffiliate(context.Background(), domain.RegisterAffiliate{Name: "Other Aff", Email: "other-aff@example.com", CommissionRateBps: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +161,8 @@ func TestRoleMatrix(t *testing.T) {
 	listed := map[string]bool{}
 	for _, r := range routes {
 		path, _, _ := strings.Cut(r.path, "?")
-		listed[r.method+" "+strings.ReplaceAll(path, "{aff}", "{id}")] = true
+		path = strings.NewReplacer("{aff}", "{id}", "{sub}", "{id}").Replace(path)
+		listed[r.method+" "+path] = true
 	}
 	for _, r := range e.srv.Routes() {
 		key := r.Method + " " + colonToBraces(r.Path)
@@ -172,6 +183,7 @@ func TestRoleMatrix(t *testing.T) {
 				path := strings.ReplaceAll(r.path, "{id}", f.accountID)
 				path = strings.ReplaceAll(path, "{license}", f.licenseID)
 				path = strings.ReplaceAll(path, "{aff}", f.affiliateID)
+				path = strings.ReplaceAll(path, "{sub}", f.subscriptionID)
 				var body any
 				if r.body != nil {
 					body = r.body(f)
@@ -229,6 +241,17 @@ func newFixture(t *testing.T, e *env, otherAffiliateKey string) *fixture {
 		t.Fatal(err)
 	}
 	f.licenseID = lic.ID
+	now := e.clock.now()
+	sub, res, err := e.svc.RecordSubscriptionChange(context.Background(), domain.RecordSubscriptionChange{SubscriptionID: "sub_" + f.accountID, Change: "created",
+		Status: "active", AccountID: f.accountID, ProductID: "pro-monthly", Amount: 900, Currency: "usd",
+		CurrentPeriodEnd: now.Add(20 * 24 * time.Hour), StartedAt: now.Add(-24 * time.Hour), OccurredAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.proj.WaitFor(context.Background(), res.Position); err != nil {
+		t.Fatal(err)
+	}
+	f.subscriptionID = sub.ID
 	return f
 }
 

@@ -104,6 +104,9 @@ type Config struct {
 	// Webhooks handles Stripe's deliveries; nil (no endpoint secret) answers
 	// 503 webhooks_unavailable.
 	Webhooks Webhooks
+	// Payments makes the calls to Stripe (checkout, cancellation); nil (no
+	// API key) answers those routes 503 stripe_unavailable.
+	Payments Payments
 }
 
 // Server is subledger's HTTP handler.
@@ -232,6 +235,9 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/licenses/:id", Admin|Store|Owner, s.getLicense)
 	s.handle(http.MethodGet, "/v1/accounts/:id/subscriptions", Admin|Store|Owner, s.accountSubscriptions)
 	s.handle(http.MethodGet, "/v1/subscriptions/:id", Admin|Store|Owner, s.getSubscription)
+	s.handle(http.MethodPost, "/v1/checkout-sessions", Store|Owner, s.createCheckoutSession)
+	s.handle(http.MethodPost, "/v1/subscriptions/:id/cancel", Admin|Store|Owner, s.cancelSubscription)
+	s.handle(http.MethodPost, "/v1/subscriptions/:id/reactivate", Admin|Store|Owner, s.reactivateSubscription)
 
 	// Stripe. No bearer token: the Stripe-Signature header authenticates;
 	// no Idempotency-Key either: every Stripe event is recorded once by its

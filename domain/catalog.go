@@ -83,3 +83,17 @@ func ExampleCatalog() []Product {
 		{ID: "pro-yearly", Name: "Pro (yearly)", Kind: ProductPlan, StripePriceID: "price_pro_yearly", Amount: 9000, Currency: "usd", Interval: "year"},
 	}
 }
+
+// Checkout is what a Stripe Checkout Session is made of: the account and
+// its Stripe customer, the product (a license is sold in payment mode, a
+// plan in subscription mode), the seats, the referring affiliate, and
+// where Checkout sends the customer back.
+type Checkout struct {
+	AccountID   string
+	CustomerID  string
+	Product     Product
+	Quantity    int
+	AffiliateID string
+	SuccessURL  string
+	CancelURL   string
+}

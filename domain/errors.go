@@ -31,6 +31,8 @@ const (
 	KindRateLimited
 	// KindUnavailable is a dependency that is not configured or not reachable (HTTP 503).
 	KindUnavailable
+	// KindUpstream is a service we call (Stripe) that failed (HTTP 502).
+	KindUpstream
 )
 
 // String returns the kind's name.
@@ -54,6 +56,8 @@ func (k Kind) String() string {
 		return "rate_limited"
 	case KindUnavailable:
 		return "unavailable"
+	case KindUpstream:
+		return "upstream"
 	default:
 		return "internal"
 	}

@@ -185,21 +185,7 @@ func (c *Client) CreateCustomer(ctx context.Context, idempotencyKey, accountID s
 }
 
 // CheckoutParams is what a Checkout Session is created from.
-type CheckoutParams struct {
-	// AccountID is ours: client_reference_id and the account_id metadata.
-	AccountID string
-	// CustomerID is the account's Stripe customer.
-	CustomerID string
-	// Product is the catalogue entry: a license is sold in payment mode, a
-	// plan in subscription mode, at its StripePriceID.
-	Product domain.Product
-	// Quantity is the number of seats (at least 1).
-	Quantity int
-	// AffiliateID is the referring affiliate, if any.
-	AffiliateID string
-	// SuccessURL and CancelURL are where Checkout sends the customer.
-	SuccessURL, CancelURL string
-}
+type CheckoutParams = domain.Checkout
 
 // CheckoutSession is a created Checkout Session.
 type CheckoutSession struct {
@@ -210,7 +196,7 @@ type CheckoutSession struct {
 // Metadata returns the metadata subledger sets on the session and on the
 // payment intent or subscription: account_id, product_id, quantity and,
 // when attributed, affiliate_id.
-func (p CheckoutParams) Metadata() map[string]string {
+func Metadata(p CheckoutParams) map[string]string {
 	md := map[string]string{MetaAccountID: p.AccountID, MetaProductID: p.Product.ID, MetaQuantity: strconv.Itoa(p.Quantity)}
 	if p.AffiliateID != "" {
 		md[MetaAffiliateID] = p.AffiliateID
@@ -237,7 +223,7 @@ func (c *Client) CreateCheckoutSession(ctx context.Context, idempotencyKey strin
 	case p.SuccessURL == "" || p.CancelURL == "":
 		return CheckoutSession{}, errors.New("stripe: a checkout needs a success and a cancel URL")
 	}
-	md := p.Metadata()
+	md := Metadata(p)
 	sp := &stripeapi.CheckoutSessionParams{
 		Params:            base,
 		Customer:          stripeapi.String(p.CustomerID),

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/aseptsoft/subledger/api/openapitest"
+	"github.com/aseptsoft/subledger/stripe/stripemocktest"
 )
 
 // Generous bounds for a loaded CI machine; none is a sleep that
@@ -217,7 +218,8 @@ func moduleRoot() (string, error) {
 const webhookSecret = "whsec_e2e_0123456789abcdef"
 
 type options struct {
-	smtpURL string // empty: no --smtp-url
+	smtpURL   string // empty: no --smtp-url
+	stripeURL string // empty: no --stripe-api-key and --stripe-api-url
 }
 
 // server is one deployment: a data directory and keys, run by one process
@@ -335,6 +337,9 @@ func (s *server) start(t testing.TB) {
 	}
 	if s.opts.smtpURL != "" {
 		args = append(args, "--smtp-url", s.opts.smtpURL)
+	}
+	if s.opts.stripeURL != "" {
+		args = append(args, "--stripe-api-key", stripemocktest.APIKey, "--stripe-api-url", s.opts.stripeURL)
 	}
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.Env = childEnv()

@@ -117,11 +117,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		logger.Warn("no --stripe-webhook-secret: Stripe webhooks are refused with 503 webhooks_unavailable")
 	}
+	var payments api.Payments
+	if acfg.StripeAPIKey != "" {
+		client, err := stripe.NewClient(stripe.ClientConfig{APIKey: acfg.StripeAPIKey, BaseURL: acfg.StripeAPIURL})
+		if err != nil {
+			return fmt.Errorf("--stripe-api-key/--stripe-api-url: %w", err)
+		}
+		payments = stripe.Payments{Client: client}
+	} else {
+		logger.Warn("no --stripe-api-key: checkout, cancellation and reactivation answer 503 stripe_unavailable")
+	}
 	handler, err := api.New(api.Config{
 		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, ShredAffiliate: shredAffiliate, Catalog: catalog,
 		LicensePublicKey: signing.Public().(ed25519.PublicKey),
 		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
-		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks,
+		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks, Payments: payments,
 	})
 	if err != nil {
 		return err
