@@ -53,16 +53,6 @@ func all(status int) map[string]int {
 	return m
 }
 
-func with(base map[string]int, kv ...any) map[string]int {
-	m := map[string]int{}
-	for k, v := range base {
-		m[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1].(int)
-	}
-	return m
-}
 
 // ownerOnly is a route of store, admin and the account's own session.
 func ownerRoute(ok int) map[string]int {
