@@ -53,7 +53,6 @@ func all(status int) map[string]int {
 	return m
 }
 
-
 // ownerOnly is a route of store, admin and the account's own session.
 func ownerRoute(ok int) map[string]int {
 	return map[string]int{none: 401, unknown: 401, admin: ok, store: ok, own: ok, other: 404, affiliate: 403, otherAff: 403}
