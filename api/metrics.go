@@ -22,6 +22,7 @@ type Metrics struct {
 	signInFailures   prometheus.Counter
 	erasures         prometheus.Counter
 	idempotentReplay prometheus.Counter
+	stripeFailures   prometheus.Counter
 	handler          http.Handler
 }
 
@@ -40,14 +41,18 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		signInFailures:   prometheus.NewCounter(prometheus.CounterOpts{Name: "subledger_sign_in_failures_total", Help: "Sign-ins refused (wrong credentials or rate limited)."}),
 		erasures:         prometheus.NewCounter(prometheus.CounterOpts{Name: "subledger_erasures_total", Help: "Account erasures carried out by the API (keys shredded)."}),
 		idempotentReplay: prometheus.NewCounter(prometheus.CounterOpts{Name: "subledger_idempotent_replays_total", Help: "Requests answered from an Idempotency-Key record."}),
+		stripeFailures:   prometheus.NewCounter(prometheus.CounterOpts{Name: "subledger_stripe_outbox_failures_total", Help: "Outbox calls to Stripe that failed and are tried again."}),
 	}
-	reg.MustRegister(m.requests, m.signInFailures, m.erasures, m.idempotentReplay)
+	reg.MustRegister(m.requests, m.signInFailures, m.erasures, m.idempotentReplay, m.stripeFailures)
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m
 }
 
 // Erasure counts one erasure carried out elsewhere (the jobs).
 func (m *Metrics) Erasure() { m.erasures.Inc() }
+
+// StripeCallFailed counts one failed outbox call to Stripe.
+func (m *Metrics) StripeCallFailed() { m.stripeFailures.Inc() }
 
 func (s *Server) metricsHandler(c echo.Context) error {
 	s.metrics.handler.ServeHTTP(c.Response(), c.Request())

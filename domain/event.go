@@ -78,5 +78,9 @@ func EventTypes() []Event {
 		PasswordResetSpent{},
 		IdempotencyRecorded{},
 		IdempotencyRecordedFor{},
+
+		StripeIntentRecorded{},
+		StripeIntentFailed{},
+		StripeIntentCompleted{},
 	}
 }

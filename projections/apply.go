@@ -21,6 +21,7 @@ type writer struct {
 	affiliates    dirty[Affiliate]
 	sales         dirty[saleRow]
 	sessions      dirty[Session]
+	intents       dirty[stripeIntent]
 
 	counters  map[counterKey]counterDelta
 	summaries map[summaryKey]summaryDelta
@@ -36,6 +37,7 @@ func (w *writer) init() {
 	w.affiliates = newDirty(tableAffiliates, func(a *Affiliate) string { return a.ID })
 	w.sales = newDirty(tableSaleRows, func(r *saleRow) string { return r.RowID })
 	w.sessions = newDirty(tableSessions, func(s *Session) string { return s.ID })
+	w.intents = newDirty(tableIntents, func(i *stripeIntent) string { return i.ID })
 	w.counters = make(map[counterKey]counterDelta)
 	w.summaries = make(map[summaryKey]summaryDelta)
 }
@@ -51,6 +53,7 @@ func (w *writer) end() {
 	w.affiliates.reset()
 	w.sales.reset()
 	w.sessions.reset()
+	w.intents.reset()
 	clear(w.counters)
 	clear(w.summaries)
 	clear(w.counterWrites)
@@ -106,6 +109,10 @@ func (w *writer) apply(e domain.Event) error {
 		return w.sessionTouched(e)
 	case domain.SessionEnded:
 		return w.sessions.remove(w.txn, e.SessionID)
+
+	// The Stripe outbox.
+	case domain.StripeIntentRecorded, domain.StripeIntentFailed, domain.StripeIntentCompleted:
+		return w.stripeIntent(e)
 
 	// Licenses.
 	case domain.LicensePurchased:
@@ -180,6 +187,7 @@ func (w *writer) flush() error {
 		func() error { return w.affiliates.flush(w.txn, nil) },
 		func() error { return w.sales.flush(w.txn, w.saleMoved) },
 		func() error { return w.sessions.flush(w.txn, nil) },
+		func() error { return w.intents.flush(w.txn, nil) },
 		w.flushCounters,
 		w.flushSummaries,
 	} {

@@ -44,6 +44,7 @@ func projectedEvents() map[string]bool {
 		domain.CommissionReversalAdjusted{},
 		domain.AffiliateRegistered{}, domain.AffiliateErased{},
 		domain.SessionStarted{}, domain.SessionTouched{}, domain.SessionEnded{},
+		domain.StripeIntentRecorded{}, domain.StripeIntentFailed{}, domain.StripeIntentCompleted{},
 	} {
 		m[e.EventType()] = true
 	}

@@ -15,6 +15,7 @@ const (
 	tableSummaries     = "summaries"
 	tableCounters      = "counters"
 	tableSessions      = "sessions"
+	tableIntents       = "stripe_intents"
 
 	indexID          = "id"
 	indexEmail       = "email"
@@ -27,6 +28,7 @@ const (
 	indexPendingTime = "pending_time"
 	indexToken       = "token"
 	indexMarketing   = "marketing"
+	indexDue         = "due"
 )
 
 // checkpoint is the one row of the checkpoint table: the global position
@@ -55,6 +57,9 @@ func schema() *memdb.DBSchema {
 			indexEmail, keyIndex[Account]{accountEmailKey}),
 			indexErasureDue, keyIndex[Account]{accountErasureDueKey}),
 			indexMarketing, keyIndex[Account]{accountMarketingKey})},
+		tableIntents: {Name: tableIntents, Indexes: with(
+			id(keyIndex[stripeIntent]{func(i *stripeIntent) []byte { return idKey(i.ID) }}),
+			indexDue, keyIndex[stripeIntent]{intentDueKey})},
 		tableSessions: {Name: tableSessions, Indexes: with(
 			map[string]*memdb.IndexSchema{
 				indexID:    {Name: indexID, Unique: true, Indexer: keyIndex[Session]{func(s *Session) []byte { return idKey(s.ID) }}},

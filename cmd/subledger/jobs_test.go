@@ -11,6 +11,7 @@ import (
 
 	"github.com/aseptsoft/subledger/domain"
 	"github.com/aseptsoft/subledger/eventstore/keyring"
+	"github.com/aseptsoft/subledger/eventstore/repository"
 	"github.com/aseptsoft/subledger/projections"
 )
 
@@ -179,5 +180,119 @@ func TestJobsShredErasedAccountsWhoseKeySurvived(t *testing.T) {
 	(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger}).once(ctx)
 	if readable() {
 		t.Fatal("the first round left the erased account's key alive")
+	}
+}
+
+// fakeStripe records the outbox's calls and fails the first failures.
+type fakeStripe struct {
+	mu       sync.Mutex
+	failures int
+	calls    []string // idempotency key + customer id
+}
+
+func (f *fakeStripe) DeleteCustomer(_ context.Context, key, customerID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, key+" "+customerID)
+	if len(f.calls) <= f.failures {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+// TestErasureDeletesTheStripeCustomerThroughTheOutbox: the customer id is
+// recorded before the account's key is shredded, the jobs call Stripe
+// with the intent's id as idempotency key, retry with backoff after a
+// failure, and shred the intent's key once the call succeeded.
+func TestErasureDeletesTheStripeCustomerThroughTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := &testClock{t: t0}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := config{DataDir: t.TempDir(), Store: "embedded", now: clock.now}
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go proj.Run(runCtx, st.store)
+	settle := func() {
+		t.Helper()
+		if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Customer", Email: "customer@example.org", Password: "a long password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.LinkStripeCustomer(ctx, domain.LinkStripeCustomer{AccountID: acc.ID, CustomerID: "cus_outbox1"}); err != nil {
+		t.Fatal(err)
+	}
+	linked, err := svc.Account(ctx, acc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the API's erasure does: the hook, the erasure, the shredding.
+	if err := beforeErasure(svc)(ctx, linked); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.RequestErasure(ctx, domain.RequestErasure{AccountID: acc.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := repository.ShredAccount(ctx, st.ring, acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	due := func() []string {
+		var ids []string
+		for id := range proj.View().StripeIntentsDue() {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	ids := due()
+	if len(ids) != 1 {
+		t.Fatalf("%d intents due, want 1", len(ids))
+	}
+	fake := &fakeStripe{failures: 1}
+	j := &jobs{proj: proj, svc: svc, ring: st.ring, logger: logger, stripe: fake}
+
+	j.once(ctx) // fails: tried again after 10 s
+	settle()
+	if len(fake.calls) != 1 || fake.calls[0] != "intent-"+ids[0]+" cus_outbox1" {
+		t.Fatalf("calls %v", fake.calls)
+	}
+	if got := due(); len(got) != 0 {
+		t.Fatalf("due again at once after a failure: %v", got)
+	}
+	clock.set(t0.Add(11 * time.Second))
+	j.once(ctx) // succeeds
+	settle()
+	if len(fake.calls) != 2 || fake.calls[1] != fake.calls[0] {
+		t.Fatalf("calls %v: the retry must repeat the call with the same idempotency key", fake.calls)
+	}
+	if n := proj.View().PendingStripeIntents(); n != 0 {
+		t.Fatalf("%d intents pending after success", n)
+	}
+	in, err := svc.StripeIntent(ctx, ids[0])
+	if err != nil || !in.Done() || in.CustomerID != "" {
+		t.Fatalf("intent after success: %+v %v: done, with its customer id shredded", in, err)
+	}
+	clock.set(t0.Add(time.Hour))
+	j.once(ctx)
+	if len(fake.calls) != 2 {
+		t.Fatalf("a done intent was called again: %v", fake.calls)
 	}
 }

@@ -104,6 +104,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "subledger_projection_lag_events",
 		Help: "Events appended to the store that the projections have not applied yet."}, func() float64 { return float64(lag()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "subledger_stripe_outbox_pending",
+		Help: "Calls to Stripe recorded and not yet made (retried with backoff)."}, func() float64 { return float64(proj.View().PendingStripeIntents()) }))
 	metrics := api.NewMetrics(reg)
 	shred := func(ctx context.Context, id string) error { return repository.ShredAccount(ctx, st.ring, id) }
 	shredAffiliate := func(ctx context.Context, id string) error { return repository.ShredAffiliate(ctx, st.ring, id) }
@@ -118,12 +120,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Warn("no --stripe-webhook-secret: Stripe webhooks are refused with 503 webhooks_unavailable")
 	}
 	var payments api.Payments
+	var caller stripeCaller
 	if acfg.StripeAPIKey != "" {
 		client, err := stripe.NewClient(stripe.ClientConfig{APIKey: acfg.StripeAPIKey, BaseURL: acfg.StripeAPIURL})
 		if err != nil {
 			return fmt.Errorf("--stripe-api-key/--stripe-api-url: %w", err)
 		}
-		payments = stripe.Payments{Client: client}
+		payments, caller = stripe.Payments{Client: client}, client
 	} else {
 		logger.Warn("no --stripe-api-key: checkout, cancellation and reactivation answer 503 stripe_unavailable")
 	}
@@ -131,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Service: svc, Projections: proj, History: history(st.repo), Shred: shred, ShredAffiliate: shredAffiliate, Catalog: catalog,
 		LicensePublicKey: signing.Public().(ed25519.PublicKey),
 		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
-		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks, Payments: payments,
+		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks, Payments: payments, BeforeErasure: beforeErasure(svc),
 	})
 	if err != nil {
 		return err
@@ -163,7 +166,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	go func() {
 		defer wg.Done()
-		(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger, metrics: metrics}).run(bg, cfg.JobsInterval)
+		(&jobs{proj: proj, svc: svc, ring: st.ring, logger: logger, metrics: metrics, stripe: caller}).run(bg, cfg.JobsInterval)
 	}()
 	go func() { errc <- srv.Serve(ln) }()
 	addr := ln.Addr().String()
