@@ -49,6 +49,7 @@ func EventTypes() []Event {
 		SubscriptionCheckoutCompleted{},
 		SubscriptionSynced{},
 		SubscriptionStarted{},
+		SubscriptionStripeLinked{},
 		SubscriptionRenewed{},
 		SubscriptionPaymentFailed{},
 		SubscriptionPlanChanged{},

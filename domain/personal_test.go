@@ -363,7 +363,7 @@ const (
 	whyReservationKey = "keyed digest (HMAC under the server secret) of the normalised value; it names the " +
 		"reservation stream, so it cannot be encrypted under anyone's key (what it still tells is issue 9 item 4)"
 	whyEnum         = "an enumerated code chosen by the system, never free text: "
-	whyStripeItem3  = "issue 9 item 3 (Stripe ids in plain events; README lists subscription ids as a known limit)"
+	whyStripeItem3  = "issue 9 item 3 (Stripe ids in plain events of the first versions)"
 	whyIdemNoPerson = "part of a response about no person, recorded in plain; a response about a person " +
 		"(api.setSubject: sign-up, sign-in, reset) is an idempotency.recorded_for event, encrypted under the person's key"
 )
@@ -390,7 +390,8 @@ var personalExceptions = map[string]string{
 	"subscription.renewed.v1 billing_reason": whyEnum + "Stripe's invoice billing_reason " +
 		"(subscription_create, subscription_cycle, ...)",
 
-	"* stripe_subscription_id": whyStripeItem3,
+	"* stripe_subscription_id": "read from the subscription fact events of the first version, which carried it in plain; " +
+		"never written now (subscription.stripe_linked.v1 keeps it under the account's key); " + whyStripeItem3,
 	"stripe.event_received.v1 event_id": "the first version of the receipt, with the Stripe event id in plain; read, " +
 		"never written (v2 keeps only a keyed digest); " + whyStripeItem3,
 

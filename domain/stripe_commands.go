@@ -274,10 +274,10 @@ func (s *Service) RecordSubscriptionCheckout(ctx context.Context, cmd RecordSubs
 	}
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordCheckout(SubscriptionCheckoutCompleted{SubscriptionID: id, StripeSubscriptionID: cmd.SubscriptionID,
+		x.recordCheckout(SubscriptionCheckoutCompleted{SubscriptionID: id,
 			SessionKey: s.keys.digest("checkout_session", cmd.SessionID), AccountID: cmd.AccountID, ProductID: cmd.ProductID,
 			AffiliateID: cmd.AffiliateID, Amount: cmd.Amount, Currency: cmd.Currency, OccurredAt: utc(cmd.OccurredAt)})
-		return nil
+		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
 	if err != nil {
 		return nil, Result{}, err
@@ -301,7 +301,7 @@ func (s *Service) RecordSubscriptionChange(ctx context.Context, cmd RecordSubscr
 		return nil, Result{}, err
 	}
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
-	e := SubscriptionSynced{SubscriptionID: id, StripeSubscriptionID: cmd.SubscriptionID, Change: cmd.Change,
+	e := SubscriptionSynced{SubscriptionID: id, Change: cmd.Change,
 		StripeStatus: cmd.Status, AccountID: cmd.AccountID, ProductID: cmd.ProductID, AffiliateID: cmd.AffiliateID,
 		Amount: cmd.Amount, Currency: cmd.Currency, CancelAtPeriodEnd: cmd.CancelAtPeriodEnd,
 		CurrentPeriodEnd: utc(cmd.CurrentPeriodEnd), StartedAt: utc(cmd.StartedAt), EndedAt: utc(cmd.EndedAt), OccurredAt: utc(cmd.OccurredAt)}
@@ -310,12 +310,29 @@ func (s *Service) RecordSubscriptionChange(ctx context.Context, cmd RecordSubscr
 		stamp(e.CurrentPeriodEnd), stamp(e.StartedAt), stamp(e.EndedAt), stamp(e.OccurredAt)}, "\x00"))
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
 		x.sync(e)
-		return nil
+		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
 	if err != nil {
 		return nil, Result{}, err
 	}
 	return s.afterSubscription(ctx, sub, "", pos)
+}
+
+// linkStripe records the subscription's Stripe id, encrypted under its
+// account's key, once the account is known, unless the account is erased
+// (a fact delivered after the erasure is still recorded, without the id).
+func (s *Service) linkStripe(ctx context.Context, x *Subscription, stripeID string) error {
+	if !x.needsLink() {
+		return nil
+	}
+	acc, _, err := load(ctx, s, AccountStream(x.AccountID), newAccount)
+	if err != nil {
+		return err
+	}
+	if acc.Status != AccountStatusErased {
+		x.link(stripeID)
+	}
+	return nil
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
@@ -345,11 +362,11 @@ func (s *Service) RecordInvoicePaid(ctx context.Context, cmd RecordInvoicePaid) 
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	key := s.keys.digest("invoice", cmd.InvoiceID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordInvoicePaid(SubscriptionRenewed{SubscriptionID: id, StripeSubscriptionID: cmd.SubscriptionID, InvoiceKey: key,
+		x.recordInvoicePaid(SubscriptionRenewed{SubscriptionID: id, InvoiceKey: key,
 			SaleID: s.keys.id("sale", paymentRef(cmd.PaymentIntentID, "invoice", cmd.InvoiceID)), BillingReason: cmd.BillingReason,
 			AccountID: cmd.AccountID, ProductID: cmd.ProductID, AffiliateID: cmd.AffiliateID, Amount: cmd.Amount,
 			Currency: cmd.Currency, PeriodStart: utc(cmd.PeriodStart), PeriodEnd: utc(cmd.PeriodEnd), PaidAt: utc(cmd.OccurredAt)})
-		return nil
+		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
 	if err != nil {
 		return nil, Result{}, err
@@ -369,9 +386,9 @@ func (s *Service) RecordInvoicePaymentFailed(ctx context.Context, cmd RecordInvo
 	}
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordPaymentFailed(SubscriptionPaymentFailed{SubscriptionID: id, StripeSubscriptionID: cmd.SubscriptionID,
+		x.recordPaymentFailed(SubscriptionPaymentFailed{SubscriptionID: id,
 			InvoiceKey: s.keys.digest("invoice", cmd.InvoiceID), FailedAt: utc(cmd.OccurredAt)})
-		return nil
+		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
 	if err != nil {
 		return nil, Result{}, err

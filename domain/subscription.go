@@ -123,6 +123,8 @@ type Subscription struct {
 	// plan and endedRecorded track the derived events recorded so far.
 	plan          string
 	endedRecorded bool
+	// linked is set once the Stripe id is recorded encrypted.
+	linked bool
 
 	checkouts map[string]subCheckout
 	snapshots map[string]subSnapshot
@@ -158,7 +160,7 @@ type subscriptionFact interface {
 // mode) that created the subscription.
 type SubscriptionCheckoutCompleted struct {
 	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id"`
+	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
 	SessionKey           string           `json:"session_key"`
 	AccountID            string           `json:"account_id"`
 	ProductID            string           `json:"product_id"`
@@ -173,7 +175,7 @@ type SubscriptionCheckoutCompleted struct {
 // (customer.subscription.created, .updated or .deleted).
 type SubscriptionSynced struct {
 	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id"`
+	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
 	SnapshotKey          string           `json:"snapshot_key"`
 	Change               string           `json:"change"`
 	StripeStatus         string           `json:"stripe_status"`
@@ -194,7 +196,7 @@ type SubscriptionSynced struct {
 // one too (BillingReason subscription_create).
 type SubscriptionRenewed struct {
 	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id"`
+	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
 	InvoiceKey           string           `json:"invoice_key"`
 	SaleID               string           `json:"sale_id"`
 	BillingReason        string           `json:"billing_reason"`
@@ -212,7 +214,7 @@ type SubscriptionRenewed struct {
 // SubscriptionPaymentFailed records a failed payment of an invoice.
 type SubscriptionPaymentFailed struct {
 	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id"`
+	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
 	InvoiceKey           string           `json:"invoice_key"`
 	FailedAt             time.Time        `json:"failed_at"`
 	View                 SubscriptionView `json:"view"`
@@ -245,9 +247,23 @@ type SubscriptionCanceled struct {
 // plan are first known.
 type SubscriptionStarted struct {
 	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id"`
+	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
 	View                 SubscriptionView `json:"view"`
 }
+
+// SubscriptionStripeLinked records the subscription's Stripe id, once its
+// account is known: the id is pseudonymous data of the person, encrypted
+// under the account's key (cancelling at Stripe needs it). Fact events of
+// the first versions carried it in plain (stripe_subscription_id, still
+// read); they no longer do.
+type SubscriptionStripeLinked struct {
+	SubscriptionID       string `json:"subscription_id"`
+	AccountID            string `json:"account_id"`
+	StripeSubscriptionID string `json:"stripe_subscription_id" personal:"true"`
+}
+
+// DataSubject implements PersonalEvent: the account owns the Stripe id.
+func (e SubscriptionStripeLinked) DataSubject() string { return e.AccountID }
 
 // SubscriptionPlanChanged records that the subscription's plan changed.
 type SubscriptionPlanChanged struct {
@@ -273,6 +289,9 @@ func (SubscriptionCancellationRequested) EventType() string {
 func (SubscriptionReactivated) EventType() string { return "subscription.reactivated.v1" }
 func (SubscriptionCanceled) EventType() string    { return "subscription.canceled.v1" }
 func (SubscriptionStarted) EventType() string     { return "subscription.started.v1" }
+func (SubscriptionStripeLinked) EventType() string {
+	return "subscription.stripe_linked.v1"
+}
 func (SubscriptionPlanChanged) EventType() string { return "subscription.plan_changed.v1" }
 func (SubscriptionEnded) EventType() string       { return "subscription.ended.v1" }
 
@@ -292,14 +311,16 @@ func (e SubscriptionCanceled) withView(v SubscriptionView) Event    { e.View = v
 func (s *Subscription) apply(e Event) {
 	switch e := e.(type) {
 	case SubscriptionCheckoutCompleted:
-		s.ID, s.StripeSubscriptionID = e.SubscriptionID, e.StripeSubscriptionID
+		s.ID = e.SubscriptionID
+		s.legacyStripeID(e.StripeSubscriptionID)
 		if s.checkouts == nil {
 			s.checkouts = map[string]subCheckout{}
 		}
 		s.checkouts[e.SessionKey] = subCheckout{AccountID: e.AccountID, ProductID: e.ProductID, AffiliateID: e.AffiliateID,
 			Amount: e.Amount, Currency: e.Currency, At: e.OccurredAt}
 	case SubscriptionSynced:
-		s.ID, s.StripeSubscriptionID = e.SubscriptionID, e.StripeSubscriptionID
+		s.ID = e.SubscriptionID
+		s.legacyStripeID(e.StripeSubscriptionID)
 		if s.snapshots == nil {
 			s.snapshots = map[string]subSnapshot{}
 		}
@@ -308,7 +329,8 @@ func (s *Subscription) apply(e Event) {
 			CancelAtPeriodEnd: e.CancelAtPeriodEnd, CurrentPeriodEnd: e.CurrentPeriodEnd, StartedAt: e.StartedAt,
 			EndedAt: e.EndedAt, At: e.OccurredAt}
 	case SubscriptionRenewed:
-		s.ID, s.StripeSubscriptionID = e.SubscriptionID, e.StripeSubscriptionID
+		s.ID = e.SubscriptionID
+		s.legacyStripeID(e.StripeSubscriptionID)
 		if s.invoices == nil {
 			s.invoices = map[string]SubscriptionInvoice{}
 		}
@@ -316,12 +338,19 @@ func (s *Subscription) apply(e Event) {
 			AccountID: e.AccountID, ProductID: e.ProductID, AffiliateID: e.AffiliateID, Amount: e.Amount, Currency: e.Currency,
 			PeriodStart: e.PeriodStart, PeriodEnd: e.PeriodEnd, PaidAt: e.PaidAt}
 	case SubscriptionPaymentFailed:
-		s.ID, s.StripeSubscriptionID = e.SubscriptionID, e.StripeSubscriptionID
+		s.ID = e.SubscriptionID
+		s.legacyStripeID(e.StripeSubscriptionID)
 		if s.failures == nil {
 			s.failures = map[string]time.Time{}
 		}
 		if e.FailedAt.After(s.failures[e.InvoiceKey]) {
 			s.failures[e.InvoiceKey] = e.FailedAt
+		}
+	case SubscriptionStripeLinked:
+		// Read after the account's erasure, the id is gone: as if it had
+		// never been linked, whatever the order the facts came in.
+		if e.StripeSubscriptionID != "" {
+			s.linked, s.StripeSubscriptionID = true, e.StripeSubscriptionID
 		}
 	case SubscriptionCancellationRequested:
 		s.addIntent(intentCancelAtPeriodEnd, e.RequestedAt)
@@ -564,7 +593,7 @@ func (s *Subscription) reconcile() {
 	}
 	switch {
 	case !s.Started:
-		s.record(SubscriptionStarted{SubscriptionID: s.ID, StripeSubscriptionID: s.StripeSubscriptionID, View: s.SubscriptionView})
+		s.record(SubscriptionStarted{SubscriptionID: s.ID, View: s.SubscriptionView})
 	case s.plan != s.ProductID:
 		s.record(SubscriptionPlanChanged{SubscriptionID: s.ID, FromProductID: s.plan, ToProductID: s.ProductID, View: s.SubscriptionView})
 	}
@@ -602,6 +631,27 @@ func (s *Subscription) recordPaymentFailed(e SubscriptionPaymentFailed) {
 		s.recordFact(e)
 	}
 	s.reconcile()
+}
+
+// link records the Stripe id, encrypted under the account's key, once the
+// account is known and unless it is recorded. The caller checks that the
+// account is not erased (its key is gone, so the id could not be kept).
+func (s *Subscription) link(stripeID string) {
+	if stripeID == "" || !s.needsLink() {
+		return
+	}
+	s.record(SubscriptionStripeLinked{SubscriptionID: s.ID, AccountID: s.AccountID, StripeSubscriptionID: stripeID})
+}
+
+// needsLink reports whether the Stripe id is still to be recorded and can
+// be: the account is known.
+func (s *Subscription) needsLink() bool { return !s.linked && s.AccountID != "" && s.ID != "" }
+
+// legacyStripeID takes the plain Stripe id of a first-version fact.
+func (s *Subscription) legacyStripeID(id string) {
+	if id != "" && s.StripeSubscriptionID == "" {
+		s.StripeSubscriptionID = id
+	}
 }
 
 // Subscription commands for the customer's own requests.

@@ -108,7 +108,7 @@ func TestSubscriptionFacts(t *testing.T) {
 				return err
 			},
 			check: func(t *testing.T, f *fixture) {
-				wantTypes(t, f, SubscriptionStream(subID("sub_1")), "subscription.checkout_completed.v1", "subscription.started.v1")
+				wantTypes(t, f, SubscriptionStream(subID("sub_1")), "subscription.checkout_completed.v1", "subscription.started.v1", "subscription.stripe_linked.v1")
 				wantTypes(t, f, AccountStream(accA), "account.subscription_noted.v1")
 				if n := len(f.store.streamNames("sale-")); n != 0 {
 					t.Fatalf("%d sales", n)
@@ -117,8 +117,15 @@ func TestSubscriptionFacts(t *testing.T) {
 				if v := loadSub(t, f).View(); v != want {
 					t.Fatalf("view %+v, want %+v", v, want)
 				}
-				if ev := f.store.since(f.mark)[SubscriptionStream(subID("sub_1"))][1].(SubscriptionStarted); ev.View != want || ev.StripeSubscriptionID != "sub_1" {
-					t.Fatalf("started %+v", ev)
+				evs := f.store.since(f.mark)[SubscriptionStream(subID("sub_1"))]
+				if ev := evs[1].(SubscriptionStarted); ev.View != want || ev.StripeSubscriptionID != "" {
+					t.Fatalf("started %+v: the Stripe id must not stand in plain", ev)
+				}
+				if ev := evs[2].(SubscriptionStripeLinked); ev.StripeSubscriptionID != "sub_1" || ev.DataSubject() != accA {
+					t.Fatalf("linked %+v: the Stripe id is kept under the account's key", ev)
+				}
+				if got := loadSub(t, f).StripeSubscriptionID; got != "sub_1" {
+					t.Fatalf("the aggregate's Stripe id is %q", got)
 				}
 			},
 		},

@@ -133,25 +133,29 @@ func (w *writer) apply(e domain.Event) error {
 
 	// Subscriptions: every event carries the view after it.
 	case domain.SubscriptionCheckoutCompleted:
-		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionSynced:
-		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionRenewed:
-		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionPaymentFailed:
-		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionCancellationRequested:
-		return w.subscription(e.SubscriptionID, "", e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionReactivated:
-		return w.subscription(e.SubscriptionID, "", e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionCanceled:
-		return w.subscription(e.SubscriptionID, "", e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionStarted:
-		return w.subscription(e.SubscriptionID, e.StripeSubscriptionID, e.View, true)
+		return w.subscription(e.SubscriptionID, e.View, true)
+	case domain.SubscriptionStripeLinked:
+		// The Stripe id is not projected: the domain finds a subscription
+		// by our id, derived from it.
+		return nil
 	case domain.SubscriptionPlanChanged:
-		return w.subscription(e.SubscriptionID, "", e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 	case domain.SubscriptionEnded:
-		return w.subscription(e.SubscriptionID, "", e.View, false)
+		return w.subscription(e.SubscriptionID, e.View, false)
 
 	// Sales, commissions and affiliates.
 	case domain.SaleRecorded:

@@ -39,7 +39,7 @@ func projectedEvents() map[string]bool {
 		domain.SubscriptionCheckoutCompleted{}, domain.SubscriptionSynced{}, domain.SubscriptionStarted{},
 		domain.SubscriptionRenewed{}, domain.SubscriptionPaymentFailed{}, domain.SubscriptionPlanChanged{},
 		domain.SubscriptionCancellationRequested{}, domain.SubscriptionReactivated{}, domain.SubscriptionCanceled{},
-		domain.SubscriptionEnded{},
+		domain.SubscriptionEnded{}, domain.SubscriptionStripeLinked{},
 		domain.SaleRecorded{}, domain.CommissionEarned{}, domain.CommissionApproved{}, domain.CommissionReversed{},
 		domain.CommissionReversalAdjusted{},
 		domain.AffiliateRegistered{}, domain.AffiliateErased{},

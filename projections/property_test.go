@@ -255,8 +255,6 @@ func observe(v *projections.View, svc *domain.Service, lc domaintest.Lifecycle) 
 	for _, sid := range lc.StripeSubscriptions() {
 		s, ok := v.Subscription(svc.SubscriptionIDFor(sid))
 		put("subscription "+sid, fmt.Sprintf("%v %+v", ok, s))
-		s, ok = v.SubscriptionByStripeID(sid)
-		put("subscription by Stripe id "+sid, fmt.Sprintf("%v %s", ok, s.ID))
 	}
 	ranges := [][2]time.Time{
 		{domaintest.Base.AddDate(0, -1, 0), domaintest.Base.AddDate(2, 0, 0)},                    // whole months

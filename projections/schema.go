@@ -21,7 +21,6 @@ const (
 	indexEmail       = "email"
 	indexErasureDue  = "erasure_due"
 	indexAccount     = "account"
-	indexStripe      = "stripe"
 	indexCode        = "code"
 	indexAPIKey      = "api_key"
 	indexAffTime     = "affiliate_time"
@@ -69,10 +68,9 @@ func schema() *memdb.DBSchema {
 		tableLicenses: {Name: tableLicenses, Indexes: with(
 			id(keyIndex[License]{func(l *License) []byte { return idKey(l.ID) }}),
 			indexAccount, keyIndex[License]{licenseAccountKey})},
-		tableSubscriptions: {Name: tableSubscriptions, Indexes: with(with(
+		tableSubscriptions: {Name: tableSubscriptions, Indexes: with(
 			id(keyIndex[Subscription]{func(s *Subscription) []byte { return idKey(s.ID) }}),
-			indexAccount, keyIndex[Subscription]{subscriptionAccountKey}),
-			indexStripe, keyIndex[Subscription]{subscriptionStripeKey})},
+			indexAccount, keyIndex[Subscription]{subscriptionAccountKey})},
 		tableAffiliates: {Name: tableAffiliates, Indexes: with(with(
 			id(keyIndex[Affiliate]{func(a *Affiliate) []byte { return idKey(a.ID) }}),
 			indexCode, keyIndex[Affiliate]{affiliateCodeKey}),

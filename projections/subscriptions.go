@@ -8,8 +8,7 @@ import (
 // its latest event. It is listed and found only once started (its account
 // and plan known), as the domain treats it.
 type Subscription struct {
-	ID                   string
-	StripeSubscriptionID string
+	ID string
 	domain.SubscriptionView
 	Started bool
 }
@@ -23,17 +22,9 @@ func subscriptionAccountKey(s *Subscription) []byte {
 	return stringTimeKey(s.AccountID, s.StartedAt)
 }
 
-// subscriptionStripeKey indexes subscriptions by Stripe subscription id.
-func subscriptionStripeKey(s *Subscription) []byte {
-	if s.StripeSubscriptionID == "" {
-		return nil
-	}
-	return stringKey(s.StripeSubscriptionID)
-}
-
 // subscription takes the view of a subscription event; started marks the
 // subscription as shown from now on.
-func (w *writer) subscription(id, stripeID string, view domain.SubscriptionView, started bool) error {
+func (w *writer) subscription(id string, view domain.SubscriptionView, started bool) error {
 	s, err := w.subscriptions.get(w.txn, id)
 	if err != nil {
 		return err
@@ -45,9 +36,6 @@ func (w *writer) subscription(id, stripeID string, view domain.SubscriptionView,
 		}
 	}
 	s.SubscriptionView = view
-	if stripeID != "" {
-		s.StripeSubscriptionID = stripeID
-	}
 	s.Started = s.Started || started
 	return nil
 }
@@ -65,24 +53,6 @@ func (v *View) Subscription(id string) (Subscription, bool) {
 		return Subscription{}, false
 	}
 	return *s, true
-}
-
-// SubscriptionByStripeID returns the started subscription with the Stripe
-// subscription id.
-func (v *View) SubscriptionByStripeID(stripeID string) (Subscription, bool) {
-	if stripeID == "" {
-		return Subscription{}, false
-	}
-	it, err := v.txn.Get(tableSubscriptions, indexStripe+"_prefix", stringKey(stripeID))
-	if err != nil {
-		return Subscription{}, false
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if s := raw.(*Subscription); s.Started {
-			return *s, true
-		}
-	}
-	return Subscription{}, false
 }
 
 // Subscriptions returns a page of the account's started subscriptions,

@@ -74,10 +74,6 @@ func TestSubscriptions(t *testing.T) {
 			if ok != tc.wantFound || s.SubscriptionView != tc.want {
 				t.Fatalf("Subscription = %+v, %v; want %+v, %v", s, ok, tc.want, tc.wantFound)
 			}
-			byStripe, ok := v.SubscriptionByStripeID("sub_1")
-			if ok != tc.wantFound || (ok && byStripe.ID != "s1") {
-				t.Fatalf("SubscriptionByStripeID = %+v, %v", byStripe, ok)
-			}
 			page, err := v.Subscriptions("a1", 10, "")
 			if err != nil || len(page.Items) != map[bool]int{true: 1}[tc.wantFound] {
 				t.Fatalf("Subscriptions = %+v, %v", page, err)

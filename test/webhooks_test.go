@@ -121,4 +121,16 @@ func TestCheckoutAndCancellationEndToEnd(t *testing.T) {
 		t.Fatalf("after cancel at once: %+v", sub)
 	}
 	c.do(http.MethodPost, path+"/reactivate", p.Token, nil).problem(http.StatusConflict, "subscription_ended")
+
+	// The Stripe ids of the subscription never stand in plain on disk (the
+	// subscription id is kept under the account's key), and the account's
+	// Stripe customer is encrypted too.
+	srv.stop(t)
+	var needles []needle
+	for _, id := range []string{"sub_1PLq2ZrPro0aB1cD2eF3gH4", "cus_PLq2Zr4TnV1xYw"} {
+		needles = append(needles, needlesFor("a Stripe id", secret("a Stripe id", id))...)
+	}
+	if found := scan(t, []string{srv.dataDir}, needles); len(found) > 0 {
+		t.Errorf("Stripe ids in plain in the data directory: %+v", found)
+	}
 }
