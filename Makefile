@@ -21,6 +21,7 @@ bench:
 	$(GO) run ./cmd/subledger bench append --writers 16 --streams 10000 --events-per-stream 10
 	$(GO) run ./cmd/subledger bench rebuild --accounts 100000
 	$(GO) run ./cmd/subledger bench http --accounts 100000
+	$(GO) run ./cmd/subledger bench webhooks
 
 lint:
 	$(GO) vet ./...

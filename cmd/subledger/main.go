@@ -21,6 +21,7 @@ commands:
   bench append   measure the event store (flags: subledger bench append -h)
   bench rebuild  generate a store of a synthetic business and time its rebuild
   bench http     measure the API over HTTP against a bare Echo route (GET and PATCH of an account)
+  bench webhooks measure signed Stripe invoice.paid renewals over HTTP against a bare Echo route
   license verify KEY
                  check a license key offline with the vendor's public key
 `
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return benchRebuild(ctx, args[2:], stdout, stderr)
 		case "http":
 			return benchHTTP(ctx, args[2:], stdout, stderr)
+		case "webhooks":
+			return benchWebhooks(ctx, args[2:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
