@@ -231,10 +231,24 @@ func load[A aggregate](ctx context.Context, s *Service, stream string, fresh fun
 		return zero, 0, fmt.Errorf("load %s: %w", stream, err)
 	}
 	a := fresh()
+	r, replays := any(a).(replayer)
+	if replays {
+		r.beginReplay()
+	}
 	for _, e := range events {
 		a.apply(e)
 	}
+	if replays {
+		r.endReplay()
+	}
 	return a, version, nil
+}
+
+// replayer is an aggregate that derives its state once after its stream is
+// loaded rather than after every event.
+type replayer interface {
+	beginReplay()
+	endReplay()
 }
 
 // Result is where a command's last append landed; callers wait for the

@@ -125,6 +125,8 @@ type Subscription struct {
 	endedRecorded bool
 	// linked is set once the Stripe id is recorded encrypted.
 	linked bool
+	// replaying is set while the stream is loaded (see beginReplay).
+	replaying bool
 
 	checkouts map[string]subCheckout
 	snapshots map[string]subSnapshot
@@ -370,6 +372,19 @@ func (s *Subscription) apply(e Event) {
 	default:
 		return
 	}
+	if !s.replaying {
+		s.refresh()
+	}
+}
+
+// beginReplay and endReplay bracket the loading of the stream: the view is
+// a function of the sets of facts alone, so it is computed once at the end
+// instead of after every event (which made loading quadratic in the
+// invoices).
+func (s *Subscription) beginReplay() { s.replaying = true }
+
+func (s *Subscription) endReplay() {
+	s.replaying = false
 	s.refresh()
 }
 
