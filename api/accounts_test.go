@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBadInputChangesNothing sends every kind of bad input and checks its
@@ -143,5 +144,23 @@ func TestIdempotencyRecordIsShreddedWithItsSubject(t *testing.T) {
 	}
 	if n := e.do("GET", "/v1/stats", adminKey, nil).json(t)["accounts"].(map[string]any)["registered"].(float64); n != 1 {
 		t.Fatalf("%v accounts registered, want 1: the retry made the person again", n)
+	}
+}
+
+// TestIdempotencyRecordsExpire: after 24 hours a key answers nothing any
+// more, and the request runs again.
+func TestIdempotencyRecordsExpire(t *testing.T) {
+	e := newEnv(t, generousLimits)
+	su := map[string]any{"name": "Ex Pire", "email": "expire@example.com", "password": "expire password"}
+	if r := e.do("POST", "/v1/accounts", storeKey, su, "Idempotency-Key", "s"); r.status != 201 {
+		t.Fatalf("sign-up: %d", r.status)
+	}
+	e.clock.advance(23 * time.Hour)
+	if r := e.do("POST", "/v1/accounts", storeKey, su, "Idempotency-Key", "s"); r.status != 201 || r.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("within 24 h: %d %v", r.status, r.header)
+	}
+	e.clock.advance(2 * time.Hour)
+	if r := e.do("POST", "/v1/accounts", storeKey, su, "Idempotency-Key", "s"); r.status != 409 || r.code(t) != "email_taken" {
+		t.Fatalf("after 24 h the request must run again (and find the address taken): %d %s", r.status, r.body)
 	}
 }

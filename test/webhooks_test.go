@@ -1,12 +1,19 @@
 package test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +139,112 @@ func TestCheckoutAndCancellationEndToEnd(t *testing.T) {
 	}
 	if found := scan(t, []string{srv.dataDir}, needles); len(found) > 0 {
 		t.Errorf("Stripe ids in plain in the data directory: %+v", found)
+	}
+}
+
+// stripeRecorder is a reverse proxy in front of stripe-mock that records
+// the method and path of every call the server makes.
+type stripeRecorder struct {
+	mu        sync.Mutex
+	calls     []string
+	customers []string // ids of the customers Stripe made
+}
+
+func (r *stripeRecorder) seen(call string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.calls {
+		if c == call {
+			return true
+		}
+	}
+	return false
+}
+
+// TestErasureDeletesTheStripeCustomerEndToEnd: a checkout makes the
+// account's Stripe customer; erasing the account makes the server delete
+// it at Stripe (through the outbox, within a few job rounds), and
+// afterwards the data directory holds neither the customer's id nor the
+// person's values.
+func TestErasureDeletesTheStripeCustomerEndToEnd(t *testing.T) {
+	mock, err := url.Parse(stripemocktest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &stripeRecorder{}
+	proxy := httputil.NewSingleHostReverseProxy(mock)
+	proxy.ModifyResponse = func(res *http.Response) error {
+		if res.Request.Method != http.MethodPost || res.Request.URL.Path != "/v1/customers" {
+			return nil
+		}
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			return err
+		}
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		var cus struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(body, &cus); err != nil {
+			return err
+		}
+		rec.mu.Lock()
+		rec.customers = append(rec.customers, cus.ID)
+		rec.mu.Unlock()
+		return nil
+	}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.calls = append(rec.calls, r.Method+" "+r.URL.Path)
+		rec.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	v := newValidator(t)
+	srv := startServer(t, v, options{stripeURL: front.URL})
+	c := srv.client(t)
+	p := newPerson("stripe-erasure")
+	c.signUp(p)
+	c.do(http.MethodPost, "/v1/checkout-sessions", srv.storeKey, map[string]any{"account_id": p.ID, "product_id": "app-license",
+		"success_url": "https://store.example/ok", "cancel_url": "https://store.example/cancel"}).want(http.StatusCreated)
+	rec.mu.Lock()
+	customers := append([]string(nil), rec.customers...)
+	rec.mu.Unlock()
+	if len(customers) != 1 || !strings.HasPrefix(customers[0], "cus_") {
+		t.Fatalf("customers made at Stripe: %v (calls %v), want one", customers, rec.calls)
+	}
+	customerID := secret("a Stripe customer id", customers[0])
+
+	c.do(http.MethodDelete, "/v1/accounts/"+p.ID, srv.storeKey, nil).want(http.StatusOK)
+	// The jobs run every second in the test servers.
+	deadline := time.Now().Add(15 * time.Second)
+	for !rec.seen("DELETE /v1/customers/"+customerID) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !rec.seen("DELETE /v1/customers/" + customerID) {
+		t.Fatalf("Stripe was not told to delete the customer: %v", rec.calls)
+	}
+	// Wait for the intent to complete (its key shredded) before looking.
+	var pending float64 = -1
+	for time.Now().Before(deadline) {
+		body := string(c.do(http.MethodGet, "/metrics", "", nil).want(http.StatusOK).Body)
+		if m := regexp.MustCompile(`(?m)^subledger_stripe_outbox_pending (\S+)$`).FindStringSubmatch(body); m != nil {
+			fmt.Sscan(m[1], &pending)
+			if pending == 0 {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pending != 0 {
+		t.Fatalf("outbox still pending: %v", pending)
+	}
+	srv.stop(t)
+	needles := needlesFor("the erased person's Stripe customer id", customerID)
+	for _, v := range []struct{ what, v string }{{"name", p.Name}, {"e-mail", p.Email}, {"company", p.Company}} {
+		needles = append(needles, needlesFor(v.what, v.v)...)
+	}
+	if found := scan(t, []string{srv.dataDir}, needles); len(found) > 0 {
+		t.Errorf("the erased person's values in the data directory: %+v", found)
 	}
 }
