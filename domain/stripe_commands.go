@@ -208,7 +208,23 @@ func (s *Service) RecordCheckoutPaid(ctx context.Context, cmd RecordCheckoutPaid
 	}
 	pos = maxPos(pos, p)
 	lic, p, err = s.reconcileLicense(ctx, sale, lic)
-	return lic, Result{Position: maxPos(pos, p)}, err
+	if err != nil {
+		return nil, Result{}, err
+	}
+	pos = maxPos(pos, p)
+	// A license-only customer's payment has settled: no paid service goes
+	// on, so the saved card data goes.
+	acc, _, err := load(ctx, s, AccountStream(cmd.AccountID), newAccount)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	if len(acc.Subscriptions) == 0 {
+		if p, err = s.detachPaymentMethods(ctx, acc, "license paid "+lic.ID, DetachWait); err != nil {
+			return nil, Result{}, err
+		}
+		pos = maxPos(pos, p)
+	}
+	return lic, Result{Position: pos}, nil
 }
 
 // signLicense returns the license's key. It depends only on the license's
@@ -429,7 +445,7 @@ func (s *Service) afterSubscription(ctx context.Context, sub *Subscription, invo
 		}
 	}
 	if sub.AccountID != "" {
-		_, p, err := execute(ctx, s, AccountStream(sub.AccountID), newAccount, func(a *Account) error {
+		acc, p, err := execute(ctx, s, AccountStream(sub.AccountID), newAccount, func(a *Account) error {
 			if !a.exists() {
 				return nil
 			}
@@ -439,6 +455,15 @@ func (s *Service) afterSubscription(ctx context.Context, sub *Subscription, invo
 			return nil, Result{}, err
 		}
 		pos = maxPos(pos, p)
+		// The last paid subscription ended: card data goes now, the rest
+		// of the account after the grace.
+		if acc != nil && !acc.ErasureDueAt.IsZero() {
+			p, err := s.detachPaymentMethods(ctx, acc, "paid service ended "+stamp(acc.ErasureDueAt), 0)
+			if err != nil {
+				return nil, Result{}, err
+			}
+			pos = maxPos(pos, p)
+		}
 	}
 	return sub, Result{Position: pos}, nil
 }

@@ -23,6 +23,11 @@ const (
 	// cancels its subscriptions at once and removes its saved payment
 	// methods (erasure).
 	IntentDeleteCustomer StripeIntentKind = "delete_customer"
+	// IntentDetachPaymentMethods removes the customer's saved payment
+	// methods: the processor keeps card data only while paid services are
+	// used (the last paid subscription ended, or a license-only customer's
+	// payment settled).
+	IntentDetachPaymentMethods StripeIntentKind = "detach_payment_methods"
 )
 
 // StripeIntent is the aggregate of one outbox entry.
@@ -56,6 +61,8 @@ type StripeIntentRecorded struct {
 	AccountID  string           `json:"account_id"`
 	CustomerID string           `json:"customer_id" personal:"true"`
 	RecordedAt time.Time        `json:"recorded_at"`
+	// NotBefore, when set, is the earliest time of the first attempt.
+	NotBefore time.Time `json:"not_before,omitempty"`
 }
 
 // StripeIntentFailed records a failed attempt and when to try again.
@@ -91,6 +98,9 @@ func (i *StripeIntent) apply(e Event) {
 	switch e := e.(type) {
 	case StripeIntentRecorded:
 		i.ID, i.Kind, i.AccountID, i.CustomerID, i.RecordedAt, i.NextAt = e.CallID, e.Kind, e.AccountID, e.CustomerID, e.RecordedAt, e.RecordedAt
+		if e.NotBefore.After(e.RecordedAt) {
+			i.NextAt = e.NotBefore
+		}
 	case StripeIntentFailed:
 		i.Attempts, i.NextAt = max(i.Attempts, e.Attempt), e.NextAt
 	case StripeIntentCompleted:
@@ -113,16 +123,53 @@ func intentBackoff(n int) time.Duration {
 
 // RecordStripeIntent records a call to Stripe for the jobs to make.
 func (s *Service) RecordStripeIntent(ctx context.Context, kind StripeIntentKind, accountID, customerID string) (*StripeIntent, Result, error) {
-	id := s.newID()
+	return s.recordIntent(ctx, s.newID(), kind, accountID, customerID, 0)
+}
+
+// recordIntent records the intent id unless it exists: a fact applied again
+// (a duplicate webhook) derives the same id and records nothing more.
+func (s *Service) recordIntent(ctx context.Context, id string, kind StripeIntentKind, accountID, customerID string, wait time.Duration) (*StripeIntent, Result, error) {
 	now := s.clock()
 	in, pos, err := execute(ctx, s, StripeIntentStream(id), newStripeIntent, func(i *StripeIntent) error {
-		if i.ID != "" {
-			return Errorf(KindConflict, CodeConflict, "the intent exists")
+		if i.ID == "" {
+			e := StripeIntentRecorded{CallID: id, Kind: kind, AccountID: accountID, CustomerID: customerID, RecordedAt: now}
+			if wait > 0 {
+				e.NotBefore = now.Add(wait)
+			}
+			i.record(e)
 		}
-		i.record(StripeIntentRecorded{CallID: id, Kind: kind, AccountID: accountID, CustomerID: customerID, RecordedAt: now})
 		return nil
 	})
 	return in, Result{Position: pos}, err
+}
+
+// DetachWait is how long after a license-only customer's payment its saved
+// payment methods are removed: time for a subscription bought at the same
+// moment, whose facts may arrive later, to become known (the jobs check
+// that no subscription runs before they call Stripe).
+const DetachWait = time.Hour
+
+// detachPaymentMethods records, once per reason, that the account's saved
+// payment methods are to be removed at Stripe after wait, when it has a
+// Stripe customer and is not erased (erasure deletes the customer anyway).
+func (s *Service) detachPaymentMethods(ctx context.Context, acc *Account, reason string, wait time.Duration) (uint64, error) {
+	if acc == nil || !acc.exists() || acc.StripeCustomerID == "" || acc.Status == AccountStatusErased {
+		return 0, nil
+	}
+	id := s.keys.id("stripe_intent", string(IntentDetachPaymentMethods)+"\x00"+acc.ID+"\x00"+reason)
+	_, res, err := s.recordIntent(ctx, id, IntentDetachPaymentMethods, acc.ID, acc.StripeCustomerID, wait)
+	return res.Position, err
+}
+
+// PaidServiceRuns reports whether the account holds a subscription that
+// has not ended: its saved payment methods must stay.
+func (a *Account) PaidServiceRuns() bool {
+	for _, n := range a.Subscriptions {
+		if !n.Ended {
+			return true
+		}
+	}
+	return false
 }
 
 // StripeIntent returns an intent; 404 when it does not exist.

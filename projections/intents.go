@@ -22,7 +22,11 @@ func intentDueKey(i *stripeIntent) []byte {
 func (w *writer) stripeIntent(e domain.Event) error {
 	switch e := e.(type) {
 	case domain.StripeIntentRecorded:
-		return w.intents.put(w.txn, &stripeIntent{ID: e.CallID, Kind: e.Kind, NextAt: e.RecordedAt})
+		next := e.RecordedAt
+		if e.NotBefore.After(next) {
+			next = e.NotBefore
+		}
+		return w.intents.put(w.txn, &stripeIntent{ID: e.CallID, Kind: e.Kind, NextAt: next})
 	case domain.StripeIntentFailed:
 		i, err := w.intents.get(w.txn, e.CallID)
 		if err != nil || i == nil {

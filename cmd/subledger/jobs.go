@@ -39,6 +39,7 @@ type jobs struct {
 // stripeCaller is the part of the Stripe client the outbox needs.
 type stripeCaller interface {
 	DeleteCustomer(ctx context.Context, idempotencyKey, customerID string) error
+	DetachPaymentMethods(ctx context.Context, idempotencyKey, customerID string) (int, error)
 }
 
 // beforeErasure records what Stripe must be told about an account that is
@@ -175,6 +176,15 @@ func (j *jobs) stripeCalls(ctx context.Context, view *projections.View) {
 			switch in.Kind {
 			case domain.IntentDeleteCustomer:
 				callErr = j.stripe.DeleteCustomer(ctx, "intent-"+id, in.CustomerID)
+			case domain.IntentDetachPaymentMethods:
+				// A subscription that runs (perhaps known only since the
+				// intent was made) still needs the card: nothing to do.
+				acc, err := j.svc.Account(ctx, in.AccountID)
+				if err != nil {
+					callErr = err
+				} else if !acc.PaidServiceRuns() && acc.Status != domain.AccountStatusErased {
+					_, callErr = j.stripe.DetachPaymentMethods(ctx, "intent-"+id, in.CustomerID)
+				}
 			default:
 				callErr = errors.New("unknown intent kind")
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,6 +191,13 @@ type fakeStripe struct {
 	calls    []string // idempotency key + customer id
 }
 
+func (f *fakeStripe) DetachPaymentMethods(_ context.Context, key, customerID string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "detach "+key+" "+customerID)
+	return 1, nil
+}
+
 func (f *fakeStripe) DeleteCustomer(_ context.Context, key, customerID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -294,5 +302,107 @@ func TestErasureDeletesTheStripeCustomerThroughTheOutbox(t *testing.T) {
 	j.once(ctx)
 	if len(fake.calls) != 2 {
 		t.Fatalf("a done intent was called again: %v", fake.calls)
+	}
+}
+
+// TestPaymentMethodsGoWhenPaidServiceEnds: a license-only customer's saved
+// payment methods are detached an hour after the payment, unless a
+// subscription runs by then; the end of the last paid subscription detaches
+// them at once. Each reason is one call, however often its fact arrives.
+func TestPaymentMethodsGoWhenPaidServiceEnds(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := &testClock{t: t0}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := config{DataDir: t.TempDir(), Store: "embedded", ErasureGrace: 720 * time.Hour, now: clock.now}
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go proj.Run(runCtx, st.store)
+	settle := func() {
+		t.Helper()
+		if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	customer := func(name, cus string) string {
+		acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: name, Email: name + "@example.org", Password: "a long password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.LinkStripeCustomer(ctx, domain.LinkStripeCustomer{AccountID: acc.ID, CustomerID: cus}); err != nil {
+			t.Fatal(err)
+		}
+		return acc.ID
+	}
+	buy := func(acc, pi string) {
+		cmd := domain.RecordCheckoutPaid{SessionID: "cs_" + pi, PaymentIntentID: pi, AccountID: acc, ProductID: "app-license", Quantity: 1, Amount: 4900, Currency: "usd", OccurredAt: clock.now()}
+		for range 2 { // a duplicate delivery makes no second intent
+			if _, _, err := svc.RecordCheckoutPaid(ctx, cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	subscription := func(acc, sub, change, status string) {
+		c := domain.RecordSubscriptionChange{SubscriptionID: sub, Change: change, Status: status, AccountID: acc, ProductID: "pro-monthly",
+			Amount: 900, Currency: "usd", CurrentPeriodEnd: t0.AddDate(0, 1, 0), StartedAt: t0, OccurredAt: clock.now()}
+		if status == "canceled" {
+			c.EndedAt = clock.now()
+		}
+		if _, _, err := svc.RecordSubscriptionChange(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if change == "created" {
+			if _, _, err := svc.RecordInvoicePaid(ctx, domain.RecordInvoicePaid{InvoiceID: "in_" + sub, SubscriptionID: sub, PaymentIntentID: "pi_" + sub,
+				BillingReason: domain.BillingReasonCreate, AccountID: acc, ProductID: "pro-monthly", Amount: 900, Currency: "usd",
+				PeriodStart: t0, PeriodEnd: t0.AddDate(0, 1, 0), OccurredAt: clock.now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	licenseOnly := customer("licenseonly", "cus_licenseonly")
+	both := customer("both", "cus_both")
+	subscriber := customer("subscriber", "cus_subscriber")
+	buy(licenseOnly, "pi_1")
+	buy(both, "pi_2")
+	subscription(both, "sub_both", "created", "active")
+	subscription(subscriber, "sub_subscriber", "created", "active")
+	settle()
+
+	fake := &fakeStripe{}
+	j := &jobs{proj: proj, svc: svc, ring: st.ring, logger: logger, stripe: fake}
+	j.once(ctx)
+	settle()
+	if len(fake.calls) != 0 {
+		t.Fatalf("called at once: %v", fake.calls)
+	}
+	clock.set(t0.Add(domain.DetachWait + time.Minute))
+	j.once(ctx)
+	settle()
+	if len(fake.calls) != 1 || !strings.HasSuffix(fake.calls[0], " cus_licenseonly") || !strings.HasPrefix(fake.calls[0], "detach ") {
+		t.Fatalf("after the wait: %v, want the license-only customer's methods detached (not those of one whose subscription runs)", fake.calls)
+	}
+	subscription(subscriber, "sub_subscriber", "deleted", "canceled")
+	settle()
+	j.once(ctx)
+	settle()
+	if len(fake.calls) != 2 || !strings.HasSuffix(fake.calls[1], " cus_subscriber") {
+		t.Fatalf("after the last paid subscription ended: %v", fake.calls)
+	}
+	j.once(ctx)
+	if n := proj.View().PendingStripeIntents(); n != 0 || len(fake.calls) != 2 {
+		t.Fatalf("%d pending, calls %v", n, fake.calls)
 	}
 }
