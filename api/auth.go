@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -112,8 +113,11 @@ func (s *Server) identify(c echo.Context, token string) (principal, bool) {
 	if role != RoleNone {
 		return principal{role: role, keyHash: h}, true
 	}
+	// Sessions and affiliate keys are stored by the hex of the same SHA-256
+	// (domain.HashToken, domain.HashAPIKey): computed once here.
+	digest := hex.EncodeToString(h[:])
 	view := s.proj.View()
-	if sess, ok := view.SessionByTokenHash(domain.HashToken(token)); ok {
+	if sess, ok := view.SessionByTokenHash(digest); ok {
 		now := s.now().UTC()
 		if !sess.ActiveAt(now) {
 			return principal{}, false
@@ -133,7 +137,7 @@ func (s *Server) identify(c echo.Context, token string) (principal, bool) {
 		}
 		return principal{role: RoleCustomer, accountID: sess.AccountID, sessionID: sess.ID}, true
 	}
-	if aff, ok := view.AffiliateByAPIKeyHash(domain.HashAPIKey(token)); ok {
+	if aff, ok := view.AffiliateByAPIKeyHash(digest); ok {
 		return principal{role: RoleAffiliate, affiliateID: aff.ID}, true
 	}
 	return principal{}, false

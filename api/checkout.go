@@ -82,8 +82,11 @@ func (s *Server) createCheckoutSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if acc.Status != domain.AccountStatusActive {
-		return domain.Errorf(domain.KindConflict, map[domain.AccountStatus]string{domain.AccountStatusClosed: domain.CodeAccountClosed, domain.AccountStatusErased: domain.CodeAccountErased}[acc.Status], "the account is %s", acc.Status)
+	switch acc.Status {
+	case domain.AccountStatusClosed:
+		return domain.Errorf(domain.KindConflict, domain.CodeAccountClosed, "the account is closed")
+	case domain.AccountStatusErased:
+		return domain.Errorf(domain.KindConflict, domain.CodeAccountErased, "the account was erased")
 	}
 	affiliateID := ""
 	if req.AffiliateCode != nil && *req.AffiliateCode != "" {

@@ -46,9 +46,15 @@ type subscriptionJSON struct {
 }
 
 func subscriptionFrom(s projections.Subscription) subscriptionJSON {
-	return subscriptionJSON{ID: s.ID, AccountID: s.AccountID, ProductID: s.ProductID, Status: string(s.Status),
-		CancelAtPeriodEnd: s.CancelAtPeriodEnd, CurrentPeriodEnd: timeOrNil(s.CurrentPeriodEnd), Amount: s.Amount,
-		Currency: s.Currency, StartedAt: timeOrNil(s.StartedAt), EndedAt: timeOrNil(s.EndedAt)}
+	return subscriptionJSONOf(s.ID, s.SubscriptionView)
+}
+
+// subscriptionJSONOf encodes a subscription's view, as the projections and
+// the aggregate both carry it.
+func subscriptionJSONOf(id string, v domain.SubscriptionView) subscriptionJSON {
+	return subscriptionJSON{ID: id, AccountID: v.AccountID, ProductID: v.ProductID, Status: string(v.Status),
+		CancelAtPeriodEnd: v.CancelAtPeriodEnd, CurrentPeriodEnd: timeOrNil(v.CurrentPeriodEnd), Amount: v.Amount,
+		Currency: v.Currency, StartedAt: timeOrNil(v.StartedAt), EndedAt: timeOrNil(v.EndedAt)}
 }
 
 // listOf pages through an account's rows for its own session, the store or
@@ -120,8 +126,5 @@ func (s *Server) getSubscription(c echo.Context) error {
 }
 
 func subscriptionFromDomain(s *domain.Subscription) subscriptionJSON {
-	v := s.View()
-	return subscriptionJSON{ID: s.ID, AccountID: v.AccountID, ProductID: v.ProductID, Status: string(v.Status),
-		CancelAtPeriodEnd: v.CancelAtPeriodEnd, CurrentPeriodEnd: timeOrNil(v.CurrentPeriodEnd), Amount: v.Amount,
-		Currency: v.Currency, StartedAt: timeOrNil(v.StartedAt), EndedAt: timeOrNil(v.EndedAt)}
+	return subscriptionJSONOf(s.ID, s.View())
 }

@@ -1,10 +1,6 @@
 package domain
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"time"
-)
+import "time"
 
 // Affiliate is a partner who refers sales and earns a commission on them.
 // Its commissions live on the streams of the sales it referred (see Sale),
@@ -97,7 +93,4 @@ func (a *Affiliate) erase(at time.Time) error {
 
 // HashAPIKey returns the digest an affiliate API key is stored and looked up
 // by. Keys are 256-bit random, so a plain SHA-256 suffices.
-func HashAPIKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
+func HashAPIKey(key string) string { return HashToken(key) }

@@ -358,6 +358,14 @@ func benchHTTPPrepare(ctx context.Context, dir string, accounts, conns, others i
 // discarded, until the returned stop is called; it returns once /readyz
 // answers 200. It returns the server's base URL and its store key.
 func benchHTTPServe(ctx context.Context, dir string) (string, string, func(), error) {
+	return benchServe(ctx, "bench http", dir)
+}
+
+// benchServe runs serve for a benchmark (name, in errors) on a free
+// 127.0.0.1 port over dir with random admin and store keys and the extra
+// flags, its output discarded, until the returned stop is called; it
+// returns once /readyz answers 200, with the base URL and the store key.
+func benchServe(ctx context.Context, name, dir string, extra ...string) (string, string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", "", nil, err
@@ -367,8 +375,8 @@ func benchHTTPServe(ctx context.Context, dir string) (string, string, func(), er
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	storeKey := randomKey("sk_store_")
-	args := []string{"--addr", addr, "--data-dir", dir,
-		"--api-key", "admin=" + randomKey("sk_admin_"), "--api-key", "store=" + storeKey}
+	args := append([]string{"--addr", addr, "--data-dir", dir,
+		"--api-key", "admin=" + randomKey("sk_admin_"), "--api-key", "store=" + storeKey}, extra...)
 	go func() { done <- serve(sctx, args, io.Discard, io.Discard) }()
 	stop := func() {
 		cancel()
@@ -376,6 +384,7 @@ func benchHTTPServe(ctx context.Context, dir string) (string, string, func(), er
 	}
 	base := "http://" + addr
 	client := &http.Client{Timeout: 2 * time.Second}
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		select {
@@ -384,7 +393,7 @@ func benchHTTPServe(ctx context.Context, dir string) (string, string, func(), er
 			if err == nil {
 				err = errors.New("serve returned")
 			}
-			return "", "", nil, fmt.Errorf("bench http: serve: %w", err)
+			return "", "", nil, fmt.Errorf("%s: serve: %w", name, err)
 		case <-ctx.Done():
 			stop()
 			return "", "", nil, ctx.Err()
@@ -400,7 +409,7 @@ func benchHTTPServe(ctx context.Context, dir string) (string, string, func(), er
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", "", nil, errors.New("bench http: the server was not ready after 10 minutes")
+			return "", "", nil, fmt.Errorf("%s: the server was not ready after 10 minutes", name)
 		}
 	}
 }

@@ -341,53 +341,7 @@ func benchWebhooksAccounts(ctx context.Context, dir string, n int) ([]string, er
 // webhook secret, its output discarded, until the returned stop is called;
 // it returns once /readyz answers 200, with the base URL and the store key.
 func benchWebhooksServe(ctx context.Context, dir, secret string) (string, string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", "", nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	storeKey := randomKey("sk_store_")
-	args := []string{"--addr", addr, "--data-dir", dir,
-		"--api-key", "admin=" + randomKey("sk_admin_"), "--api-key", "store=" + storeKey,
-		"--stripe-webhook-secret", secret}
-	go func() { done <- serve(sctx, args, io.Discard, io.Discard) }()
-	stop := func() {
-		cancel()
-		<-done
-	}
-	base := "http://" + addr
-	client := &http.Client{Timeout: 2 * time.Second}
-	defer client.CloseIdleConnections()
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		select {
-		case err := <-done:
-			cancel()
-			if err == nil {
-				err = errors.New("serve returned")
-			}
-			return "", "", nil, fmt.Errorf("bench webhooks: serve: %w", err)
-		case <-ctx.Done():
-			stop()
-			return "", "", nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		resp, err := client.Get(base + "/readyz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, storeKey, stop, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", "", nil, errors.New("bench webhooks: the server was not ready after 10 minutes")
-		}
-	}
+	return benchServe(ctx, "bench webhooks", dir, "--stripe-webhook-secret", secret)
 }
 
 // benchWebhooksBare serves POST /v1/webhooks/stripe on a free 127.0.0.1

@@ -208,6 +208,41 @@ func (f *fakeStripe) DeleteCustomer(_ context.Context, key, customerID string) e
 	return nil
 }
 
+// newJobsStack opens the stack of cfg with a service and a running
+// projector on cfg's clock; settle waits until the projections applied
+// everything appended so far.
+func newJobsStack(t *testing.T, cfg config, logger *slog.Logger) (*stack, *domain.Service, *projections.Projector, func()) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStack(ctx, cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: cfg.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		proj.Run(runCtx, st.store)
+	}()
+	t.Cleanup(func() { stop(); <-done }) // before st.Close: cleanups run last first
+	settle := func() {
+		t.Helper()
+		if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, svc, proj, settle
+}
+
 // TestErasureDeletesTheStripeCustomerThroughTheOutbox: the customer id is
 // recorded before the account's key is shredded, the jobs call Stripe
 // with the intent's id as idempotency key, retry with backoff after a
@@ -218,28 +253,7 @@ func TestErasureDeletesTheStripeCustomerThroughTheOutbox(t *testing.T) {
 	clock := &testClock{t: t0}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := config{DataDir: t.TempDir(), Store: "embedded", now: clock.now}
-	st, err := openStack(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go proj.Run(runCtx, st.store)
-	settle := func() {
-		t.Helper()
-		if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, svc, proj, settle := newJobsStack(t, cfg, logger)
 
 	acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: "Customer", Email: "customer@example.org", Password: "a long password"})
 	if err != nil {
@@ -315,28 +329,7 @@ func TestPaymentMethodsGoWhenPaidServiceEnds(t *testing.T) {
 	clock := &testClock{t: t0}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := config{DataDir: t.TempDir(), Store: "embedded", ErasureGrace: 720 * time.Hour, now: clock.now}
-	st, err := openStack(ctx, cfg, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, err := st.service(cfg, benchSigningKey(), domain.Argon2id{Time: 1, MemoryKiB: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, Now: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go proj.Run(runCtx, st.store)
-	settle := func() {
-		t.Helper()
-		if err := proj.WaitFor(ctx, st.store.(interface{ Position() uint64 }).Position()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	st, svc, proj, settle := newJobsStack(t, cfg, logger)
 	customer := func(name, cus string) string {
 		acc, _, err := svc.RegisterAccount(ctx, domain.RegisterAccount{Name: name, Email: name + "@example.org", Password: "a long password"})
 		if err != nil {

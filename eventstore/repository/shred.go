@@ -26,24 +26,19 @@ func (p Pseudonyms) Pseudonym(ctx context.Context, subject, label string) (strin
 // work). It is safe to repeat; once the account's key is gone there is
 // nothing left to do.
 func ShredAccount(ctx context.Context, ring keyring.Ring, accountID string) error {
-	p, err := keyring.Pseudonym(ctx, ring, accountID, domain.PseudonymEmailReservation)
-	if errors.Is(err, keyring.ErrForgotten) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := ring.Forget(ctx, p); err != nil {
-		return err
-	}
-	return ring.Forget(ctx, accountID)
+	return shred(ctx, ring, accountID, domain.PseudonymEmailReservation)
 }
 
 // ShredAffiliate forgets every key of an erased affiliate: the pseudonym
 // its code reservation is encrypted under, then its own key (the same order
 // and the same repeat-safety as ShredAccount).
 func ShredAffiliate(ctx context.Context, ring keyring.Ring, affiliateID string) error {
-	p, err := keyring.Pseudonym(ctx, ring, affiliateID, domain.PseudonymAffiliateCode)
+	return shred(ctx, ring, affiliateID, domain.PseudonymAffiliateCode)
+}
+
+// shred forgets the subject's pseudonym for label, then the subject's key.
+func shred(ctx context.Context, ring keyring.Ring, subject, label string) error {
+	p, err := keyring.Pseudonym(ctx, ring, subject, label)
 	if errors.Is(err, keyring.ErrForgotten) {
 		return nil
 	}
@@ -53,5 +48,5 @@ func ShredAffiliate(ctx context.Context, ring keyring.Ring, affiliateID string) 
 	if err := ring.Forget(ctx, p); err != nil {
 		return err
 	}
-	return ring.Forget(ctx, affiliateID)
+	return ring.Forget(ctx, subject)
 }
