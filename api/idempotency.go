@@ -96,7 +96,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return &Problem{Status: http.StatusUnprocessableEntity, Code: domain.CodeValidationFailed, Detail: "the Idempotency-Key is too long",
 				Errors: []domain.FieldError{{Field: "Idempotency-Key", Code: domain.FieldTooLong}}}
 		}
-		body, err := io.ReadAll(c.Request().Body)
+		body, err := readBody(c)
 		if err != nil {
 			return err // over the body limit: 413
 		}

@@ -15,6 +15,25 @@ import (
 	"github.com/aseptsoft/subledger/domain"
 )
 
+// maxBody is the body limit of every route (the BodyLimit middleware
+// answers 413 above it).
+const maxBody = 1 << 20
+
+// readBody reads the request body into one buffer of its Content-Length
+// (within the body limit), rather than growing one as io.ReadAll does; the
+// server reads no further than Content-Length.
+func readBody(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
 // decode reads a JSON object body into v: 415 for a body that is not
 // application/json, 400 malformed_json for one that does not parse (or is
 // not one object), 422 validation_failed naming the field of a value of
@@ -26,7 +45,7 @@ func decode(c echo.Context, v any) error {
 			return problem(http.StatusUnsupportedMediaType, domain.CodeUnsupportedMedia, "the body must be application/json")
 		}
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {

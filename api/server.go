@@ -173,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.observe)
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit("1M")) // maxBody
 	s.echo = e
 	s.register()
 	return s, nil

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -26,7 +25,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if s.cfg.Webhooks == nil {
 		return problem(http.StatusServiceUnavailable, "webhooks_unavailable", "no Stripe webhook secret is configured on this server")
 	}
-	payload, err := io.ReadAll(c.Request().Body)
+	payload, err := readBody(c)
 	if err != nil {
 		return err // over the body limit: 413
 	}

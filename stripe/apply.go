@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	stripeapi "github.com/stripe/stripe-go/v76"
-
 	"github.com/aseptsoft/subledger/domain"
 )
 
@@ -42,7 +40,7 @@ type Outcome struct {
 // Any other error is a failure inside subledger (the store, a conflict
 // that outlived the domain's retries): the API answers 5xx and Stripe
 // retries. No error text holds personal data or a Stripe id.
-func (a *Applier) Apply(ctx context.Context, ev stripeapi.Event) (Outcome, error) {
+func (a *Applier) Apply(ctx context.Context, ev Event) (Outcome, error) {
 	f, err := a.Translator.Translate(ev)
 	if err != nil {
 		return Outcome{}, err

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	stripeapi "github.com/stripe/stripe-go/v76"
+	"github.com/aseptsoft/subledger/stripe"
 	"github.com/stripe/stripe-go/v76/webhook"
 )
 
@@ -125,14 +125,24 @@ func sign(payload []byte, secret string, ts time.Time) string {
 	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: ts}).Header
 }
 
-// event decodes a payload as stripe-go does after verification.
-func event(t testing.TB, b []byte) stripeapi.Event {
+// event returns a payload as the Verifier reads it.
+func event(t testing.TB, b []byte) stripe.Event {
 	t.Helper()
-	var ev stripeapi.Event
-	if err := json.Unmarshal(b, &ev); err != nil {
+	ev, err := verified(t, b)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// verified signs a payload and returns what the Verifier makes of it.
+func verified(t testing.TB, b []byte) (stripe.Event, error) {
+	t.Helper()
+	v, err := stripe.NewVerifier(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Verify(b, sign(b, secret, time.Now()))
 }
 
 // assertNoPersonalData fails when an error text holds personal data or a

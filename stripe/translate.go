@@ -1,7 +1,6 @@
 package stripe
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -35,6 +34,16 @@ var HandledTypes = []stripeapi.EventType{
 	stripeapi.EventTypeChargeRefunded,
 	stripeapi.EventTypeChargeDisputeCreated,
 	stripeapi.EventTypeChargeDisputeClosed,
+}
+
+// handled reports whether typ is one of HandledTypes.
+func handled(typ string) bool {
+	for _, h := range HandledTypes {
+		if typ == string(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // IgnoreReason says why a verified event changes nothing.
@@ -160,17 +169,13 @@ func (t *Translator) productFor(priceID string, md map[string]string) string {
 
 // Translate returns what ev, a verified event, means. Its error wraps
 // ErrMalformedEvent when ev's object does not read as its type's.
-func (t *Translator) Translate(ev stripeapi.Event) (Fact, error) {
-	f := Fact{EventID: ev.ID, Type: string(ev.Type), CreatedAt: unixTime(ev.Created)}
-	if ev.Data == nil || len(ev.Data.Raw) == 0 {
+func (t *Translator) Translate(ev Event) (Fact, error) {
+	f := Fact{EventID: ev.ID, Type: ev.Type, CreatedAt: unixTime(ev.Created)}
+	if ev.Data.Object == nil {
 		return Fact{}, fmt.Errorf("%w: the event has no data.object", ErrMalformedEvent)
 	}
-	handled := false
-	for _, h := range HandledTypes {
-		handled = handled || ev.Type == h
-	}
 	switch {
-	case !handled:
+	case !handled(ev.Type):
 		f.Ignored = IgnoredType
 		return f, nil
 	case ev.Account != "":
@@ -180,7 +185,7 @@ func (t *Translator) Translate(ev stripeapi.Event) (Fact, error) {
 		return f, nil
 	}
 	var err error
-	switch ev.Type {
+	switch stripeapi.EventType(ev.Type) {
 	case stripeapi.EventTypeCheckoutSessionCompleted, stripeapi.EventTypeCheckoutSessionAsyncPaymentSucceeded:
 		err = t.checkoutSession(&f, ev)
 	case stripeapi.EventTypeInvoicePaid, stripeapi.EventTypeInvoicePaymentFailed:
@@ -189,9 +194,9 @@ func (t *Translator) Translate(ev stripeapi.Event) (Fact, error) {
 		stripeapi.EventTypeCustomerSubscriptionDeleted:
 		err = t.subscription(&f, ev)
 	case stripeapi.EventTypeChargeRefunded:
-		err = refund(&f, ev)
+		err = translateRefund(&f, ev)
 	case stripeapi.EventTypeChargeDisputeCreated, stripeapi.EventTypeChargeDisputeClosed:
-		err = dispute(&f, ev)
+		err = translateDispute(&f, ev)
 	}
 	if err != nil {
 		return Fact{}, err
@@ -205,21 +210,18 @@ func (t *Translator) Translate(ev stripeapi.Event) (Fact, error) {
 	return f, nil
 }
 
-// decode reads ev's object into v and checks its object name. The error
-// names the event type only.
-func decode(ev stripeapi.Event, object string, v any, name func() string) error {
-	if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
-		return fmt.Errorf("%w: data.object of %s does not read as a %s", ErrMalformedEvent, ev.Type, object)
+// objectOf returns ev's object after checking that it is a kind; the
+// error names the event type only.
+func objectOf(ev Event, kind string) (*object, error) {
+	if o := ev.Data.Object; o != nil && o.Object == kind {
+		return o, nil
 	}
-	if got := name(); got != object {
-		return fmt.Errorf("%w: data.object of %s is not a %s", ErrMalformedEvent, ev.Type, object)
-	}
-	return nil
+	return nil, fmt.Errorf("%w: data.object of %s is not a %s", ErrMalformedEvent, ev.Type, kind)
 }
 
-func (t *Translator) checkoutSession(f *Fact, ev stripeapi.Event) error {
-	var s stripeapi.CheckoutSession
-	if err := decode(ev, "checkout.session", &s, func() string { return s.Object }); err != nil {
+func (t *Translator) checkoutSession(f *Fact, ev Event) error {
+	s, err := objectOf(ev, "checkout.session")
+	if err != nil {
 		return err
 	}
 	md := s.Metadata
@@ -228,8 +230,8 @@ func (t *Translator) checkoutSession(f *Fact, ev stripeapi.Event) error {
 	}
 	f.Tie = TieMetadata
 	switch s.Mode {
-	case stripeapi.CheckoutSessionModePayment:
-		if s.PaymentStatus == stripeapi.CheckoutSessionPaymentStatusUnpaid {
+	case string(stripeapi.CheckoutSessionModePayment):
+		if s.PaymentStatus == string(stripeapi.CheckoutSessionPaymentStatusUnpaid) {
 			f.Ignored = IgnoredNotPaid
 			return nil
 		}
@@ -238,13 +240,13 @@ func (t *Translator) checkoutSession(f *Fact, ev stripeapi.Event) error {
 		if err != nil {
 			return err
 		}
-		f.Command = domain.RecordCheckoutPaid{SessionID: s.ID, PaymentIntentID: paymentIntentID(s.PaymentIntent),
+		f.Command = domain.RecordCheckoutPaid{SessionID: s.ID, PaymentIntentID: string(s.PaymentIntent),
 			AccountID: md[MetaAccountID], ProductID: md[MetaProductID], Quantity: quantity,
-			AffiliateID: md[MetaAffiliateID], Amount: s.AmountTotal, Currency: string(s.Currency), OccurredAt: f.CreatedAt}
-	case stripeapi.CheckoutSessionModeSubscription:
-		f.Command = domain.RecordSubscriptionCheckout{SessionID: s.ID, SubscriptionID: subscriptionID(s.Subscription),
+			AffiliateID: md[MetaAffiliateID], Amount: s.AmountTotal, Currency: s.Currency, OccurredAt: f.CreatedAt}
+	case string(stripeapi.CheckoutSessionModeSubscription):
+		f.Command = domain.RecordSubscriptionCheckout{SessionID: s.ID, SubscriptionID: string(s.Subscription),
 			AccountID: md[MetaAccountID], ProductID: md[MetaProductID], AffiliateID: md[MetaAffiliateID],
-			Amount: s.AmountTotal, Currency: string(s.Currency), OccurredAt: f.CreatedAt}
+			Amount: s.AmountTotal, Currency: s.Currency, OccurredAt: f.CreatedAt}
 	default:
 		f.Ignored = IgnoredMode
 	}
@@ -252,7 +254,7 @@ func (t *Translator) checkoutSession(f *Fact, ev stripeapi.Event) error {
 }
 
 // metaQuantity reads the quantity metadata; 1 when absent.
-func metaQuantity(ev stripeapi.Event, md map[string]string) (int, error) {
+func metaQuantity(ev Event, md map[string]string) (int, error) {
 	q, ok := md[MetaQuantity]
 	if !ok || q == "" {
 		return 1, nil
@@ -264,22 +266,22 @@ func metaQuantity(ev stripeapi.Event, md map[string]string) (int, error) {
 	return n, nil
 }
 
-func (t *Translator) invoice(f *Fact, ev stripeapi.Event) error {
-	var in stripeapi.Invoice
-	if err := decode(ev, "invoice", &in, func() string { return in.Object }); err != nil {
+func (t *Translator) invoice(f *Fact, ev Event) error {
+	in, err := objectOf(ev, "invoice")
+	if err != nil {
 		return err
 	}
-	subID := subscriptionID(in.Subscription)
+	subID := string(in.Subscription)
 	if subID == "" {
 		return nil // a one-off invoice: subledger sells through Checkout only
 	}
-	line := subscriptionLine(in.Lines)
+	line := subscriptionLine(in.invoiceLines())
 	md := ourMetadata(invoiceSubscriptionMetadata(in), lineMetadata(line))
 	f.Tie, f.Ref = TieIfKnown, Ref{Kind: RefSubscription, ID: subID}
 	if md[MetaAccountID] != "" {
 		f.Tie = TieMetadata
 	}
-	if ev.Type == stripeapi.EventTypeInvoicePaymentFailed {
+	if ev.Type == string(stripeapi.EventTypeInvoicePaymentFailed) {
 		f.Command = domain.RecordInvoicePaymentFailed{InvoiceID: in.ID, SubscriptionID: subID, OccurredAt: f.CreatedAt}
 		return nil
 	}
@@ -292,22 +294,22 @@ func (t *Translator) invoice(f *Fact, ev stripeapi.Event) error {
 	} else if line.Plan != nil {
 		priceID = line.Plan.ID
 	}
-	f.Command = domain.RecordInvoicePaid{InvoiceID: in.ID, SubscriptionID: subID, PaymentIntentID: paymentIntentID(in.PaymentIntent),
-		BillingReason: string(in.BillingReason), AccountID: md[MetaAccountID], ProductID: t.productFor(priceID, md),
-		AffiliateID: md[MetaAffiliateID], Amount: in.AmountPaid, Currency: string(in.Currency),
+	f.Command = domain.RecordInvoicePaid{InvoiceID: in.ID, SubscriptionID: subID, PaymentIntentID: string(in.PaymentIntent),
+		BillingReason: in.BillingReason, AccountID: md[MetaAccountID], ProductID: t.productFor(priceID, md),
+		AffiliateID: md[MetaAffiliateID], Amount: in.AmountPaid, Currency: in.Currency,
 		PeriodStart: unixTime(line.Period.Start), PeriodEnd: unixTime(line.Period.End), OccurredAt: f.CreatedAt}
 	return nil
 }
 
-func invoiceSubscriptionMetadata(in stripeapi.Invoice) map[string]string {
+func invoiceSubscriptionMetadata(in *object) map[string]string {
 	if in.SubscriptionDetails == nil {
 		return nil
 	}
 	return in.SubscriptionDetails.Metadata
 }
 
-func lineMetadata(l *stripeapi.InvoiceLineItem) map[string]string {
-	if l == nil || l.Type != stripeapi.InvoiceLineItemTypeSubscription {
+func lineMetadata(l *invoiceLine) map[string]string {
+	if l == nil || l.Type != string(stripeapi.InvoiceLineItemTypeSubscription) {
 		return nil
 	}
 	return l.Metadata
@@ -331,16 +333,13 @@ func ourMetadata(mds ...map[string]string) map[string]string {
 // subscriptionLine returns the invoice's line for the subscription's plan:
 // a subscription line that is not a proration, else any subscription line,
 // else the first line with a period.
-func subscriptionLine(lines *stripeapi.InvoiceLineItemList) *stripeapi.InvoiceLineItem {
-	if lines == nil {
-		return nil
-	}
-	var anySub, anyPeriod *stripeapi.InvoiceLineItem
-	for _, l := range lines.Data {
+func subscriptionLine(lines []*invoiceLine) *invoiceLine {
+	var anySub, anyPeriod *invoiceLine
+	for _, l := range lines {
 		if l == nil {
 			continue
 		}
-		if l.Type == stripeapi.InvoiceLineItemTypeSubscription {
+		if l.Type == string(stripeapi.InvoiceLineItemTypeSubscription) {
 			if !l.Proration {
 				return l
 			}
@@ -358,30 +357,30 @@ func subscriptionLine(lines *stripeapi.InvoiceLineItemList) *stripeapi.InvoiceLi
 	return anyPeriod
 }
 
-func (t *Translator) subscription(f *Fact, ev stripeapi.Event) error {
-	var s stripeapi.Subscription
-	if err := decode(ev, "subscription", &s, func() string { return s.Object }); err != nil {
+func (t *Translator) subscription(f *Fact, ev Event) error {
+	s, err := objectOf(ev, "subscription")
+	if err != nil {
 		return err
 	}
 	f.Tie, f.Ref = TieIfKnown, Ref{Kind: RefSubscription, ID: s.ID}
 	if s.Metadata[MetaAccountID] != "" {
 		f.Tie = TieMetadata
 	}
-	amount, priceID, ok := planAmount(s.Items)
+	amount, priceID, ok := planAmount(s.subscriptionItems())
 	if !ok {
 		return fmt.Errorf("%w: the plan amount of %s is out of range", ErrMalformedEvent, ev.Type)
 	}
 	change := domain.StripeChangeUpdated
-	switch ev.Type {
+	switch stripeapi.EventType(ev.Type) {
 	case stripeapi.EventTypeCustomerSubscriptionCreated:
 		change = domain.StripeChangeCreated
 	case stripeapi.EventTypeCustomerSubscriptionDeleted:
 		change = domain.StripeChangeDeleted
 	}
 	md := s.Metadata
-	f.Command = domain.RecordSubscriptionChange{SubscriptionID: s.ID, Change: change, Status: string(s.Status),
+	f.Command = domain.RecordSubscriptionChange{SubscriptionID: s.ID, Change: change, Status: s.Status,
 		AccountID: md[MetaAccountID], ProductID: t.productFor(priceID, md), AffiliateID: md[MetaAffiliateID],
-		Amount: amount, Currency: string(s.Currency), CancelAtPeriodEnd: s.CancelAtPeriodEnd,
+		Amount: amount, Currency: s.Currency, CancelAtPeriodEnd: s.CancelAtPeriodEnd,
 		CurrentPeriodEnd: unixTime(s.CurrentPeriodEnd), StartedAt: unixTime(s.StartDate), EndedAt: unixTime(s.EndedAt),
 		OccurredAt: f.CreatedAt}
 	return nil
@@ -389,11 +388,8 @@ func (t *Translator) subscription(f *Fact, ev stripeapi.Event) error {
 
 // planAmount returns the sum of each item's unit price times its quantity,
 // and the first item's price id; ok is false on overflow.
-func planAmount(items *stripeapi.SubscriptionItemList) (amount int64, priceID string, ok bool) {
-	if items == nil {
-		return 0, "", true
-	}
-	for _, it := range items.Data {
+func planAmount(items []*subscriptionItem) (amount int64, priceID string, ok bool) {
+	for _, it := range items {
 		if it == nil {
 			continue
 		}
@@ -416,12 +412,12 @@ func planAmount(items *stripeapi.SubscriptionItemList) (amount int64, priceID st
 	return amount, priceID, true
 }
 
-func refund(f *Fact, ev stripeapi.Event) error {
-	var c stripeapi.Charge
-	if err := decode(ev, "charge", &c, func() string { return c.Object }); err != nil {
+func translateRefund(f *Fact, ev Event) error {
+	c, err := objectOf(ev, "charge")
+	if err != nil {
 		return err
 	}
-	pi := paymentIntentID(c.PaymentIntent)
+	pi := string(c.PaymentIntent)
 	if pi == "" {
 		return nil // not a Checkout payment: not ours
 	}
@@ -434,42 +430,28 @@ func refund(f *Fact, ev stripeapi.Event) error {
 		f.Tie = TieMetadata
 	}
 	f.Command = domain.RecordRefund{ChargeID: c.ID, PaymentIntentID: pi, AmountRefundedTotal: c.AmountRefunded,
-		Currency: string(c.Currency), OccurredAt: f.CreatedAt}
+		Currency: c.Currency, OccurredAt: f.CreatedAt}
 	return nil
 }
 
-func dispute(f *Fact, ev stripeapi.Event) error {
-	var d stripeapi.Dispute
-	if err := decode(ev, "dispute", &d, func() string { return d.Object }); err != nil {
+func translateDispute(f *Fact, ev Event) error {
+	d, err := objectOf(ev, "dispute")
+	if err != nil {
 		return err
 	}
-	pi := paymentIntentID(d.PaymentIntent)
+	pi := string(d.PaymentIntent)
 	if pi == "" {
 		return nil // a charge without a payment intent is not a Checkout payment
 	}
 	f.Tie, f.Ref = TieReference, Ref{Kind: RefPaymentIntent, ID: pi}
-	closed := ev.Type == stripeapi.EventTypeChargeDisputeClosed
-	switch d.Status {
+	closed := ev.Type == string(stripeapi.EventTypeChargeDisputeClosed)
+	switch stripeapi.DisputeStatus(d.Status) {
 	case stripeapi.DisputeStatusWon, stripeapi.DisputeStatusLost, stripeapi.DisputeStatusWarningClosed:
 		closed = true
 	}
-	f.Command = domain.RecordDispute{DisputeID: d.ID, PaymentIntentID: pi, Amount: d.Amount, Currency: string(d.Currency),
-		Status: string(d.Status), Closed: closed, OpenedAt: unixTime(d.Created)}
+	f.Command = domain.RecordDispute{DisputeID: d.ID, PaymentIntentID: pi, Amount: d.Amount, Currency: d.Currency,
+		Status: d.Status, Closed: closed, OpenedAt: unixTime(d.Created)}
 	return nil
-}
-
-func paymentIntentID(p *stripeapi.PaymentIntent) string {
-	if p == nil {
-		return ""
-	}
-	return p.ID
-}
-
-func subscriptionID(s *stripeapi.Subscription) string {
-	if s == nil {
-		return ""
-	}
-	return s.ID
 }
 
 // unixTime returns a Stripe timestamp as a UTC time; 0 (or absent) is the

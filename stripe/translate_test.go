@@ -195,6 +195,10 @@ func TestTranslate(t *testing.T) {
 
 		// others
 		{name: "an unhandled type is ignored", file: "payment_intent.succeeded", ignored: stripe.IgnoredType},
+		{name: "an unhandled type whose members read otherwise than the handled types' is ignored", file: "payment_intent.succeeded",
+			edits: []edit{set("data.object.lines", "a string where an invoice has a list"), set("data.object.subscription", 7)}, ignored: stripe.IgnoredType},
+		{name: "a subscription whose items do not read as a list is malformed", file: "customer.subscription.updated",
+			edits: []edit{set("data.object.items", "three")}, malformed: true},
 		{name: "an event of a connected account is another system's", file: "charge.refunded",
 			edits: []edit{set("account", "acct_1PLq2ZrConnected")}, ignored: stripe.IgnoredNotOurs},
 	}
@@ -204,8 +208,13 @@ func TestTranslate(t *testing.T) {
 			if tt.noCatalog {
 				tr = nil // a nil *Translator takes products from metadata
 			}
-			ev := event(t, payload(t, tt.file, tt.edits...))
-			f, err := tr.Translate(ev)
+			// A malformed object is refused by the Verifier's read or
+			// by the Translator: either way before the domain sees it.
+			ev, err := verified(t, payload(t, tt.file, tt.edits...))
+			var f stripe.Fact
+			if err == nil {
+				f, err = tr.Translate(ev)
+			}
 			if tt.malformed {
 				if !errors.Is(err, stripe.ErrMalformedEvent) {
 					t.Fatalf("Translate: got %v, want a malformed event", err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v76/webhook"
+
 	"github.com/aseptsoft/subledger/stripe"
 )
 
@@ -42,6 +44,9 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev, err := v.Verify(tt.body, tt.header)
+			if got, lib := !errors.Is(err, stripe.ErrInvalidSignature), librarySignatureVerdict(tt.secrets, tt.body, tt.header); got != lib {
+				t.Fatalf("signature verified: ours %v, stripe-go's ConstructEventWithOptions %v", got, lib)
+			}
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -95,7 +100,11 @@ func TestVerifyRefusesVerifiedBodiesThatAreNoEvent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := payload(t, "checkout.session.completed.payment", tt.edits...)
-			_, err := v.Verify(body, sign(body, secret, now))
+			header := sign(body, secret, now)
+			_, err := v.Verify(body, header)
+			if !librarySignatureVerdict([]string{secret}, body, header) {
+				t.Fatal("stripe-go's ConstructEventWithOptions refuses the signature")
+			}
 			if !errors.Is(err, tt.want) || !errors.Is(err, stripe.ErrMalformedEvent) || errors.Is(err, stripe.ErrInvalidSignature) {
 				t.Fatalf("Verify: got %v, want %v", err, tt.want)
 			}
@@ -126,4 +135,20 @@ func TestEveryTestdataPayloadVerifies(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// librarySignatureVerdict reports whether stripe-go's
+// webhook.ConstructEventWithOptions, given the secrets in turn, finds a
+// signature that verifies (its other errors come after that check): the
+// oracle for the Verifier's own signature verdict.
+func librarySignatureVerdict(secrets []string, body []byte, header string) bool {
+	opts := webhook.ConstructEventOptions{Tolerance: stripe.Tolerance, IgnoreAPIVersionMismatch: true}
+	for _, s := range secrets {
+		_, err := webhook.ConstructEventWithOptions(body, header, s, opts)
+		if !errors.Is(err, webhook.ErrNotSigned) && !errors.Is(err, webhook.ErrInvalidHeader) &&
+			!errors.Is(err, webhook.ErrNoValidSignature) && !errors.Is(err, webhook.ErrTooOld) {
+			return true
+		}
+	}
+	return false
 }
