@@ -2,24 +2,18 @@ package api_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/internal/nettest"
 	"github.com/aseptsoft/subledger/stripe/stripemocktest"
 )
 
 // closedURL returns the URL of a 127.0.0.1 port nobody listens on.
 func closedURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	return "http://" + nettest.ClosedAddr(t)
 }
 
 // TestCheckout against stripe-mock: a license and a plan get a session;

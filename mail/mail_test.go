@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aseptsoft/subledger/internal/nettest"
 	"github.com/aseptsoft/subledger/mail"
 	"github.com/aseptsoft/subledger/mail/mailpittest"
 )
@@ -389,13 +390,8 @@ func TestSendFailures(t *testing.T) {
 
 	t.Run("closed port", func(t *testing.T) {
 		t.Parallel()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		err = newSender(t, "smtp://"+addr, "").Send(context.Background(), mail.Message{To: rcpt, Subject: "x", Body: "x"})
+		addr := nettest.ClosedAddr(t)
+		err := newSender(t, "smtp://"+addr, "").Send(context.Background(), mail.Message{To: rcpt, Subject: "x", Body: "x"})
 		if err == nil {
 			t.Fatal("Send to a closed port succeeded")
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/aseptsoft/subledger/domain"
+	"github.com/aseptsoft/subledger/internal/nettest"
 	"github.com/aseptsoft/subledger/stripe"
 	"github.com/aseptsoft/subledger/stripe/stripemocktest"
 )
@@ -233,13 +233,7 @@ func TestClientAgainstStripeMock(t *testing.T) {
 
 func TestClientErrors(t *testing.T) {
 	ctx := context.Background()
-	// closed is a loopback port nobody listens on.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	closed := "http://" + nettest.ClosedAddr(t)
 
 	stripeAnswer := func(status int, body string) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -309,3 +303,4 @@ func TestClientErrors(t *testing.T) {
 		})
 	}
 }
+
