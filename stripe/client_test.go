@@ -303,4 +303,3 @@ func TestClientErrors(t *testing.T) {
 		})
 	}
 }
-
