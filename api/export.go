@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,6 +33,9 @@ type eventJSON struct {
 var redacted = map[string]string{
 	"password_hash": "[redacted: a hash of the password]",
 	"token_hash":    "[redacted]",
+	// An idempotency record's stored response may hold a credential (a
+	// session's token) and is only ever replayed to a retry.
+	"body": "[redacted: a stored response, replayed to retries of its request]",
 }
 
 func eventFrom(r RecordedEvent) eventJSON {
@@ -114,10 +119,11 @@ type sessionInfoJSON struct {
 }
 
 // exportAccount returns every personal field and every event of the
-// account (its own stream, its licenses', subscriptions', their sales' and
-// its live sessions'), decrypted: the GDPR's access and portability. The
-// streams are found through the projections and the subscriptions'
-// invoices, not by scanning the store.
+// account (every stream the per-subject index lists: its own, its
+// licenses', subscriptions', their sales', its sessions', password
+// resets', e-mail reservations', idempotency records' and Stripe
+// intents'), decrypted, in the order they were recorded: the GDPR's access
+// and portability. Finding them is a query, not a scan of the store.
 func (s *Server) exportAccount(c echo.Context) error {
 	id, err := accountParam(c)
 	if err != nil {
@@ -140,38 +146,23 @@ func (s *Server) exportAccount(c echo.Context) error {
 	if acc.StripeCustomerID != "" {
 		out.PersonalData.StripeCustomerID = &acc.StripeCustomerID
 	}
-	streams := []string{domain.AccountStream(id)}
 	view := s.proj.View()
 	for l := range all(func(cur string) (projections.Page[projections.License], error) {
 		return view.Licenses(id, projections.MaxLimit, cur)
 	}) {
 		out.Licenses = append(out.Licenses, licenseFrom(l))
-		streams = append(streams, domain.LicenseStream(l.ID))
-		if l.SaleID != "" {
-			streams = append(streams, domain.SaleStream(l.SaleID))
-		}
 	}
 	for sub := range all(func(cur string) (projections.Page[projections.Subscription], error) {
 		return view.Subscriptions(id, projections.MaxLimit, cur)
 	}) {
 		out.Subscriptions = append(out.Subscriptions, subscriptionFrom(sub))
-		streams = append(streams, domain.SubscriptionStream(sub.ID))
-		// The payments of the subscription are sales of their own.
-		agg, err := s.svc.Subscription(ctx, sub.ID)
-		if err != nil {
-			return err
-		}
-		for _, inv := range agg.Invoices() {
-			if inv.SaleID != "" {
-				streams = append(streams, domain.SaleStream(inv.SaleID))
-			}
-		}
 	}
 	for _, sess := range view.AccountSessions(id) {
 		out.Sessions = append(out.Sessions, sessionInfoJSON{StartedAt: sess.StartedAt.UTC(), LastSeenAt: sess.LastSeenAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC()})
-		streams = append(streams, domain.SessionStream(sess.ID))
 	}
-	for _, stream := range streams {
+	// Every stream with events of the account, from the per-subject index;
+	// their events in the order they were recorded.
+	for _, stream := range view.SubjectStreams(id) {
 		recs, err := s.cfg.History(ctx, stream, 0, 0)
 		if err != nil {
 			return err
@@ -180,6 +171,7 @@ func (s *Server) exportAccount(c echo.Context) error {
 			out.Events = append(out.Events, eventFrom(r))
 		}
 	}
+	slices.SortStableFunc(out.Events, func(a, b eventJSON) int { return cmp.Compare(a.Position, b.Position) })
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="account-export.json"`)
 	return c.JSON(http.StatusOK, out)
 }

@@ -224,9 +224,10 @@ type headPositioner interface {
 // batch is one decoded batch of events: applied in one transaction together
 // with the checkpoint last.
 type batch struct {
-	events []domain.Event // nil entries are skipped
-	last   uint64
-	atHead bool
+	events  []domain.Event // nil entries are skipped
+	streams []string       // the stream of each event (none: nothing is indexed by subject)
+	last    uint64
+	atHead  bool
 }
 
 // Run follows store from the projector's position: each batch that the
@@ -365,7 +366,11 @@ func (p *Projector) follow(ctx context.Context, store eventstore.Store, sub even
 		if err != nil {
 			return err
 		}
-		b := batch{events: decoded, last: evs[len(evs)-1].Position}
+		streams := make([]string, len(evs))
+		for i := range evs {
+			streams[i] = evs[i].Stream
+		}
+		b := batch{events: decoded, streams: streams, last: evs[len(evs)-1].Position}
 		if r, ok := sub.(releaser); ok {
 			r.Release() // decoded and observed: evs is not used any more
 		}
@@ -439,11 +444,15 @@ func (p *Projector) apply(bs ...batch) error {
 	w := &p.w
 	w.begin(txn)
 	for _, b := range bs {
-		for _, e := range b.events {
+		for i, e := range b.events {
 			if e == nil {
 				continue
 			}
-			if err := w.apply(e); err != nil {
+			err := w.apply(e)
+			if err == nil && i < len(b.streams) {
+				err = w.index(b.streams[i], e)
+			}
+			if err != nil {
 				txn.Abort()
 				w.end()
 				return fmt.Errorf("projections: applying %s before position %d: %w", e.EventType(), b.last, err)
