@@ -67,11 +67,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		acfg.APIKeys = devKeys
 	}
 
+	// The erasure fence is read before the store opens: a corrupted line
+	// stops the start, naming the line.
+	fence, err := openFence(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if fence != nil {
+		defer fence.Close()
+		cfg.fence = fence
+	} else if storeKind(cfg.Store) == "embedded" {
+		logger.Warn("no --erasure-fence: a restored backup of the data directory would bring back the people erased after it was made")
+	}
 	st, err := openStack(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var fenced fenceResult
+	if fence != nil {
+		if fenced, err = applyFence(ctx, fence, st); err != nil {
+			return err
+		}
+	}
 	// The license-signing key is made only for a new deployment: over
 	// existing data a missing key would silently invalidate every license
 	// key issued, and every replica must sign with the same key.
@@ -89,6 +107,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	svc, err := st.serviceOn(timedStore{Store: st.repo.WithCache(st.ring, 0), appends: appends}, cfg, signing, domain.Argon2id{})
 	if err != nil {
 		return err
+	}
+	if fence != nil {
+		if fenced.Erased, err = eraseFenced(ctx, fence, svc, st.ring); err != nil {
+			return err
+		}
+		logger.Info("erasure fence applied", "file", fence.Path(), "fenced", fenced.Fenced, "forgotten_again", fenced.Reforgotten,
+			"erased_again", fenced.Erased, "copied_from_ledger", fenced.Added)
 	}
 	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, CommissionHold: cfg.CommissionHold, Logger: logger})
 	if err != nil {
