@@ -218,8 +218,8 @@ func moduleRoot() (string, error) {
 const webhookSecret = "whsec_e2e_0123456789abcdef"
 
 type options struct {
-	smtpURL   string // empty: no --smtp-url
-	stripeURL string // empty: no --stripe-api-key and --stripe-api-url
+	smtpURL   string   // empty: no --smtp-url
+	stripeURL string   // empty: no --stripe-api-key and --stripe-api-url
 	args      []string // further flags of serve
 }
 

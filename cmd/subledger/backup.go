@@ -101,7 +101,9 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	entry, err := writeBackupFile(*to, backupLogPath, func(w io.Writer) error {
 		var err error
 		m.Log, err = embedded.CopyLog(ctx, filepath.Join(cfg.DataDir, "events"), w, embedded.CopyConfig{
-			Progress: func(done, size int64) { progress("events log: %s copied (the file is %s with preallocated space)", mib(done), mib(size)) },
+			Progress: func(done, size int64) {
+				progress("events log: %s copied (the file is %s with preallocated space)", mib(done), mib(size))
+			},
 		})
 		return err
 	})
