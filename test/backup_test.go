@@ -25,6 +25,13 @@ import (
 // stdout and stderr.
 func runCLI(t *testing.T, args ...string) (error, string, string) {
 	t.Helper()
+	return runCLIWithin(t, 60*time.Second, args...)
+}
+
+// runCLIWithin is runCLI failing the test when the command is still running
+// after d (a serve that should have refused to start).
+func runCLIWithin(t *testing.T, d time.Duration, args ...string) (error, string, string) {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = childEnv()
 	var out, errb bytes.Buffer
@@ -38,9 +45,10 @@ func runCLI(t *testing.T, args ...string) (error, string, string) {
 	select {
 	case err := <-done:
 		return err, out.String(), errb.String()
-	case <-time.After(60 * time.Second):
+	case <-time.After(d):
 		_ = cmd.Process.Kill()
-		t.Fatalf("subledger %s: still running after 60 s; stderr:\n%s", args[0], errb.String())
+		<-done
+		t.Fatalf("subledger %s: still running after %s; stderr:\n%s", args[0], d, errb.String())
 		return nil, "", ""
 	}
 }
@@ -179,7 +187,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 	// The erasure, after the backup, and a second serve refused meanwhile.
 	c.do(http.MethodDelete, "/v1/accounts/"+victim.ID, srv.storeKey, nil).want(http.StatusOK)
 	t.Run("a_second_serve_on_the_data_directory_is_refused", func(t *testing.T) {
-		err, _, errOut := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
+		err, _, errOut := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
 			"--erasure-fence", filepath.Join(t.TempDir(), "other.fence"), "--api-key", "admin="+srv.adminKey)
 		if err == nil || !strings.Contains(errOut, "in use by another process") {
 			t.Fatalf("second serve: %v, stderr:\n%s", err, errOut)
@@ -308,7 +316,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 		i := bytes.IndexByte(b, '\n') + 12 // inside the second line
 		b[i] ^= 0x01
 		os.WriteFile(bad, b, 0o600)
-		err, _, errOut := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
+		err, _, errOut := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
 			"--erasure-fence", bad, "--api-key", "admin="+srv.adminKey)
 		if err == nil || !strings.Contains(errOut, "line 2") || !strings.Contains(errOut, "erasure fence is corrupt") {
 			t.Errorf("serve with a corrupted fence: %v, stderr:\n%s", err, errOut)
