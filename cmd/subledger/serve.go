@@ -119,13 +119,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	lag := func() uint64 {
-		if h, ok := st.store.(interface{ Position() uint64 }); ok {
+	// The embedded store's positions are dense, so the lag is a
+	// subtraction; on KurrentDB the events behind are counted each second.
+	counter := &lagCounter{store: st.store, at: proj.Position}
+	lag := counter.lag
+	if h, ok := st.store.(interface{ Position() uint64 }); ok {
+		lag = func() uint64 {
 			if head, at := h.Position(), proj.Position(); head > at {
 				return head - at
 			}
+			return 0
 		}
-		return 0
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "subledger_projection_lag_events",
 		Help: "Events appended to the store that the projections have not applied yet."}, func() float64 { return float64(lag()) }))
@@ -183,6 +187,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Add(2)
+	if _, dense := st.store.(interface{ Position() uint64 }); !dense {
+		wg.Add(1)
+		go func() { defer wg.Done(); counter.run(bg, time.Second) }()
+	}
 	go func() {
 		defer wg.Done()
 		if err := proj.Run(bg, st.store); err != nil && !errors.Is(err, context.Canceled) {
