@@ -21,16 +21,16 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/repository"
 )
 
-// runCLI runs the binary with args to its end and returns its exit error,
-// stdout and stderr.
-func runCLI(t *testing.T, args ...string) (error, string, string) {
+// runCLI runs the binary with args to its end and returns its stdout,
+// stderr and exit error.
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	return runCLIWithin(t, 60*time.Second, args...)
 }
 
 // runCLIWithin is runCLI failing the test when the command is still running
 // after d (a serve that should have refused to start).
-func runCLIWithin(t *testing.T, d time.Duration, args ...string) (error, string, string) {
+func runCLIWithin(t *testing.T, d time.Duration, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Env = childEnv()
@@ -44,12 +44,12 @@ func runCLIWithin(t *testing.T, d time.Duration, args ...string) (error, string,
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return err, out.String(), errb.String()
+		return out.String(), errb.String(), err
 	case <-time.After(d):
 		_ = cmd.Process.Kill()
 		<-done
 		t.Fatalf("subledger %s: still running after %s; stderr:\n%s", args[0], d, errb.String())
-		return nil, "", ""
+		return "", "", nil
 	}
 }
 
@@ -167,7 +167,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 
 	// A backup while the server runs.
 	bak := filepath.Join(t.TempDir(), "backup")
-	err, out, errOut := runCLI(t, "backup", "--data-dir", srv.dataDir, "--to", bak)
+	out, errOut, err := runCLI(t, "backup", "--data-dir", srv.dataDir, "--to", bak)
 	if err != nil {
 		t.Fatalf("backup: %v\n%s%s", err, out, errOut)
 	}
@@ -187,7 +187,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 	// The erasure, after the backup, and a second serve refused meanwhile.
 	c.do(http.MethodDelete, "/v1/accounts/"+victim.ID, srv.storeKey, nil).want(http.StatusOK)
 	t.Run("a_second_serve_on_the_data_directory_is_refused", func(t *testing.T) {
-		err, _, errOut := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
+		_, errOut, err := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
 			"--erasure-fence", filepath.Join(t.TempDir(), "other.fence"), "--api-key", "admin="+srv.adminKey)
 		if err == nil || !strings.Contains(errOut, "in use by another process") {
 			t.Fatalf("second serve: %v, stderr:\n%s", err, errOut)
@@ -251,7 +251,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				err, _, errOut := runCLI(t, append([]string{"restore", "--data-dir", srv.dataDir}, c.args...)...)
+				_, errOut, err := runCLI(t, append([]string{"restore", "--data-dir", srv.dataDir}, c.args...)...)
 				if err == nil || !strings.Contains(errOut, c.want) {
 					t.Errorf("restore: %v, stderr %q; want a refusal saying %q", err, errOut, c.want)
 				}
@@ -263,7 +263,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 	})
 
 	t.Run("restore_reapplies_the_fence", func(t *testing.T) {
-		err, out, errOut := runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--erasure-fence", fence)
+		out, errOut, err := runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--erasure-fence", fence)
 		if err != nil {
 			t.Fatalf("restore: %v\n%s", err, errOut)
 		}
@@ -271,7 +271,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 			t.Errorf("restore said %q", out)
 		}
 		requireScan(t, "after restore with the fence", false)
-		err, _, errOut = runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--erasure-fence", fence)
+		_, errOut, err = runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--erasure-fence", fence)
 		if err == nil || !strings.Contains(errOut, "already holds a store") {
 			t.Errorf("a restore over a store: %v, %s", err, errOut)
 		}
@@ -281,7 +281,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 		if err := os.RemoveAll(srv.dataDir); err != nil {
 			t.Fatal(err)
 		}
-		err, _, errOut := runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--no-fence")
+		_, errOut, err := runCLI(t, "restore", "--from", bak, "--data-dir", srv.dataDir, "--master-key-file", masterKey, "--no-fence")
 		if err != nil {
 			t.Fatalf("restore --no-fence: %v\n%s", err, errOut)
 		}
@@ -316,7 +316,7 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 		i := bytes.IndexByte(b, '\n') + 12 // inside the second line
 		b[i] ^= 0x01
 		os.WriteFile(bad, b, 0o600)
-		err, _, errOut := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
+		_, errOut, err := runCLIWithin(t, 10*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", srv.dataDir, "--master-key-file", masterKey,
 			"--erasure-fence", bad, "--api-key", "admin="+srv.adminKey)
 		if err == nil || !strings.Contains(errOut, "line 2") || !strings.Contains(errOut, "erasure fence is corrupt") {
 			t.Errorf("serve with a corrupted fence: %v, stderr:\n%s", err, errOut)

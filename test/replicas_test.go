@@ -291,7 +291,7 @@ func TestReplicas(t *testing.T) {
 		if err := os.WriteFile(other, []byte("c3VibGVkZ2VyLXRlc3Qtb3RoZXItbWFzdGVyLWtleSE=\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		err, _, errOut := runCLIWithin(t, 20*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--store", store,
+		_, errOut, err := runCLIWithin(t, 20*time.Second, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--store", store,
 			"--master-key-file", other, "--license-key-file", filepath.Join(keys, "license-signing.key"), "--api-key", "admin="+a.adminKey)
 		if err == nil || !strings.Contains(errOut, "wrong master key") || !strings.Contains(errOut, "does not open the key ring in the event store") {
 			t.Errorf("a replica with another master key: %v, stderr:\n%s", err, errOut)
