@@ -7,11 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,7 +131,8 @@ func decryptingScan(t *testing.T, dataDir, masterKeyFile string, values map[stri
 			}
 			de, err := repo.Decode(ctx, ev)
 			if err != nil {
-				continue // not a domain event of this build
+				t.Errorf("decoding event %d (%s) of the restored store: %v", ev.Position, ev.Type, err)
+				continue
 			}
 			b, _ := json.Marshal(de)
 			plain.Write(bytes.ToLower(b))
@@ -165,9 +168,48 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 	c.signIn(victim)
 	c.signIn(keeper)
 
-	// A backup while the server runs.
+	// A backup while the server runs and people sign up.
+	var (
+		mu       sync.Mutex
+		acked    []*person // sign-ups acknowledged before the backup started
+		started  bool
+		wg       sync.WaitGroup
+		stopping = make(chan struct{})
+	)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stopping:
+					return
+				default:
+				}
+				q := newPerson(fmt.Sprintf("during-%d-%d", w, i))
+				res, err := c.try(http.MethodPost, "/v1/accounts", srv.storeKey, q.signUpBody())
+				var acc account
+				if err != nil || res.Status != http.StatusCreated || json.Unmarshal(res.Body, &acc) != nil || acc.ID == "" {
+					t.Errorf("a sign-up during the backup: %v %v", res, err)
+					return
+				}
+				q.ID = acc.ID
+				mu.Lock()
+				if !started {
+					acked = append(acked, q)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	eventually(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 4 })
+	mu.Lock()
+	started = true
+	mu.Unlock()
 	bak := filepath.Join(t.TempDir(), "backup")
 	out, errOut, err := runCLI(t, "backup", "--data-dir", srv.dataDir, "--to", bak)
+	close(stopping)
+	wg.Wait()
 	if err != nil {
 		t.Fatalf("backup: %v\n%s%s", err, out, errOut)
 	}
@@ -299,6 +341,12 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 		}
 		c.do(http.MethodGet, "/v1/accounts/"+victim.ID, victim.Token, nil).problem(http.StatusUnauthorized, "unauthenticated")
 		c.do(http.MethodGet, "/v1/accounts/"+keeper.ID, keeper.Token, nil).want(http.StatusOK)
+		// Every sign-up acknowledged before the backup started is in it.
+		for _, q := range acked {
+			if got, _ := c.getAccount(q.ID); got.Status != "active" || str(got.Email) != q.Email {
+				t.Errorf("account %s, acknowledged before the backup, after the restore: %+v", q.ID, got)
+			}
+		}
 		srv.stop(t)
 		requireScan(t, "after serve with the fence", false)
 		var needles []needle
