@@ -141,3 +141,53 @@ func TestWebhooksOnReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledErasureOnReplicas: the lifecycles without the yearly plan
+// leave the subscription customer with no paid subscription, ended long
+// ago, so the erasure falls due at once; the jobs of both replicas carry it
+// out, and it happens once: one account.erased event, the person erased on
+// both replicas.
+func TestScheduledErasureOnReplicas(t *testing.T) {
+	v := newValidator(t)
+	tmpl := loadStripeTemplates(t)
+	store := startESDB(t)
+	keys := t.TempDir()
+	shared := []string{"--store", store, "--master-key-file", filepath.Join(keys, "master.key"), "--license-key-file", filepath.Join(keys, "license-signing.key")}
+	a := startServer(t, v, options{args: shared})
+	b := startServer(t, v, options{args: shared})
+	ca, cb := a.client(t), b.client(t)
+
+	ids := lifeIDs()
+	pa := &lifeCustomer{newPerson("schedA"), ids["cusA"]}
+	pb := &lifeCustomer{newPerson("schedB"), ids["cusB"]}
+	pc := &lifeCustomer{newPerson("schedC"), ids["cusC"]}
+	for _, p := range []*lifeCustomer{pa, pb, pc} {
+		ca.signUp(p.person)
+		secret("account id", p.ID)
+	}
+	lb := &lifeBuilder{t: t, tmpl: tmpl}
+	_, rest := lifecycleEvents(lb, pa, pb, pc)
+	deliverToReplicas(t, []*client{ca, cb}, rest, 11)
+	for _, c := range []*client{ca, cb} {
+		if took, ok := eventually(replicaLag+5*time.Second, func() bool {
+			got, _ := c.getAccount(pb.ID)
+			return got.Status == "erased" && got.Email == nil
+		}); !ok {
+			t.Fatalf("the subscription customer is not erased on a replica after %s", took)
+		}
+	}
+	// Both replicas' jobs have had rounds to do it again.
+	time.Sleep(2 * time.Second)
+	hist := ca.do(http.MethodGet, "/v1/accounts/"+pb.ID+"/events?limit=500", a.adminKey, nil).want(http.StatusOK).Body
+	if n := bytes.Count(hist, []byte(`"type":"account.erased.v1"`)); n != 1 {
+		t.Errorf("%d account.erased events, want 1", n)
+	}
+	if !bytes.Contains(hist, []byte(`"type":"account.erasure_scheduled.v1"`)) {
+		t.Errorf("the erasure was not a scheduled one: %s", hist)
+	}
+	for _, p := range []*lifeCustomer{pa, pc} {
+		if got, _ := cb.getAccount(p.ID); got.Status != "active" {
+			t.Errorf("license customer %s: %+v", p.ID, got)
+		}
+	}
+}
