@@ -218,8 +218,9 @@ func moduleRoot() (string, error) {
 const webhookSecret = "whsec_e2e_0123456789abcdef"
 
 type options struct {
-	smtpURL   string // empty: no --smtp-url
-	stripeURL string // empty: no --stripe-api-key and --stripe-api-url
+	smtpURL   string   // empty: no --smtp-url
+	stripeURL string   // empty: no --stripe-api-key and --stripe-api-url
+	args      []string // further flags of serve
 }
 
 // server is one deployment: a data directory and keys, run by one process
@@ -341,6 +342,7 @@ func (s *server) start(t testing.TB) {
 	if s.opts.stripeURL != "" {
 		args = append(args, "--stripe-api-key", stripemocktest.APIKey, "--stripe-api-url", s.opts.stripeURL)
 	}
+	args = append(args, s.opts.args...)
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.Env = childEnv()
 	r.cmd.Stdout, r.cmd.Stderr = outf, logf // the child writes to the files itself

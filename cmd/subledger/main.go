@@ -18,6 +18,10 @@ const usage = `usage: subledger <command> [flags]
 commands:
   serve          run the HTTP server (flags: subledger serve -h)
   rebuild        replay the whole store into the projections and print a summary
+  backup --to DIR
+                 copy the data directory's store and key ring while serve runs (never the master key)
+  restore --from DIR --data-dir D --erasure-fence FILE
+                 check a backup's checksums, restore it into an empty data directory, re-apply the fence
   bench append   measure the event store (flags: subledger bench append -h)
   bench rebuild  generate a store of a synthetic business and time its rebuild
   bench http     measure the API over HTTP against a bare Echo route (GET and PATCH of an account)
@@ -47,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restore(ctx, args[1:], stdout, stderr)
 	case "license":
 		if len(args) >= 2 && args[1] == "verify" {
 			return licenseVerify(args[2:], stdout, stderr)

@@ -67,11 +67,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		acfg.APIKeys = devKeys
 	}
 
+	// The erasure fence is read before the store opens: a corrupted line
+	// stops the start, naming the line.
+	fence, err := openFence(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if fence != nil {
+		defer fence.Close()
+		cfg.fence = fence
+	} else if storeKind(cfg.Store) == "embedded" {
+		logger.Warn("no --erasure-fence: a restored backup of the data directory would bring back the people erased after it was made")
+	}
 	st, err := openStack(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var fenced fenceResult
+	if fence != nil {
+		if fenced, err = applyFence(ctx, fence, st); err != nil {
+			return err
+		}
+	}
 	// The license-signing key is made only for a new deployment: over
 	// existing data a missing key would silently invalidate every license
 	// key issued, and every replica must sign with the same key.
@@ -90,17 +108,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if fence != nil {
+		if fenced.Erased, err = eraseFenced(ctx, fence, svc, st.ring); err != nil {
+			return err
+		}
+		logger.Info("erasure fence applied", "file", fence.Path(), "fenced", fenced.Fenced, "forgotten_again", fenced.Reforgotten,
+			"erased_again", fenced.Erased, "copied_from_ledger", fenced.Added)
+	}
 	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, CommissionHold: cfg.CommissionHold, Logger: logger})
 	if err != nil {
 		return err
 	}
-	lag := func() uint64 {
-		if h, ok := st.store.(interface{ Position() uint64 }); ok {
+	// The embedded store's positions are dense, so the lag is a
+	// subtraction; on KurrentDB the events behind are counted each second.
+	counter := &lagCounter{store: st.store, at: proj.Position}
+	lag := counter.lag
+	if h, ok := st.store.(interface{ Position() uint64 }); ok {
+		lag = func() uint64 {
 			if head, at := h.Position(), proj.Position(); head > at {
 				return head - at
 			}
+			return 0
 		}
-		return 0
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "subledger_projection_lag_events",
 		Help: "Events appended to the store that the projections have not applied yet."}, func() float64 { return float64(lag()) }))
@@ -158,6 +187,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Add(2)
+	if _, dense := st.store.(interface{ Position() uint64 }); !dense {
+		wg.Add(1)
+		go func() { defer wg.Done(); counter.run(bg, time.Second) }()
+	}
 	go func() {
 		defer wg.Done()
 		if err := proj.Run(bg, st.store); err != nil && !errors.Is(err, context.Canceled) {

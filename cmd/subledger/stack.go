@@ -30,7 +30,12 @@ type config struct {
 	ErasureGrace   time.Duration
 	CommissionHold time.Duration
 	JobsInterval   time.Duration
+	// ErasureFence is the erasure fence file (--erasure-fence), outside
+	// the data directory; none when empty.
+	ErasureFence string
 
+	// fence, when set, is told of every erasure before the ring records it.
+	fence *keyring.FenceFile
 	// noCreate forbids making a master key and key ring (offline tools).
 	noCreate bool
 	// now is the clock; time.Now when nil (tests set it).
@@ -55,6 +60,11 @@ func (c *config) serveFlags(fs flagSetter) {
 	fs.DurationVar(&c.ErasureGrace, "erasure-grace", 720*time.Hour, "wait between the end of the last paid subscription and erasure")
 	fs.DurationVar(&c.CommissionHold, "commission-hold", 720*time.Hour, "wait before a commission is approved")
 	fs.DurationVar(&c.JobsInterval, "jobs-interval", time.Minute, "how often due erasures and commission approvals are carried out")
+	c.fenceFlag(fs)
+}
+
+func (c *config) fenceFlag(fs flagSetter) {
+	fs.StringVar(&c.ErasureFence, "erasure-fence", "", "file outside the data directory that every erasure is also appended and fsynced to (subject ids, times, key fingerprints), re-applied at start so that a restored backup cannot bring an erased person back")
 }
 
 func (c *config) masterKeyFile() string {
@@ -177,10 +187,14 @@ func (s *stack) openRing(ctx context.Context, cfg config, logger *slog.Logger) e
 	if inside(path, cfg.DataDir) {
 		logger.Warn("the master key file is inside the data directory: every copy of the directory (a backup, a disk image) can then read every personal datum not yet erased; in production keep it elsewhere (--master-key-file)", "file", path)
 	}
+	var rcfg keyring.Config
+	if cfg.fence != nil {
+		rcfg.Fence = cfg.fence
+	}
 	if embeddedRing {
-		s.ring, err = keyring.OpenFileRing(ctx, ringDir, s.master, s.store, keyring.Config{})
+		s.ring, err = keyring.OpenFileRing(ctx, ringDir, s.master, s.store, rcfg)
 	} else {
-		s.ring, err = keyring.OpenStoreRing(ctx, s.store, s.master, keyring.Config{})
+		s.ring, err = keyring.OpenStoreRing(ctx, s.store, s.master, rcfg)
 	}
 	return err
 }

@@ -136,7 +136,7 @@ func Open(dir string, cfg Config) (*Store, error) {
 	}
 	if err := lock.Lock(); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("embedded store: %s is in use by another process: %w", dir, err)
+		return nil, fmt.Errorf("embedded store: %s is in use by another process (is another subledger serve running on this data directory?): %w", dir, err)
 	}
 	path := filepath.Join(dir, LogFile)
 	f, err := cfg.fs.OpenFile(path, true)

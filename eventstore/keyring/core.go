@@ -35,6 +35,7 @@ type core struct {
 	randMu       sync.Mutex
 	cacheSize    int
 	ledgerStream string
+	fence        Fence
 
 	master     MasterKey
 	wrapper    cipher.AEAD
@@ -66,6 +67,7 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 		random:       cfg.Rand,
 		cacheSize:    cfg.CacheSize,
 		ledgerStream: cfg.LedgerStream,
+		fence:        cfg.Fence,
 		master:       master,
 		wrapper:      w,
 		cache:        make(map[string]*DataKey),

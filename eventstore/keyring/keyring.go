@@ -239,6 +239,18 @@ type Config struct {
 	// LedgerStream names the erasure ledger's stream; LedgerStream when
 	// empty. Every ring sharing an event store must use the same name.
 	LedgerStream string
+	// Fence, when set, is told of every erasure before the ring records it
+	// in the ledger; Forget fails, destroying nothing, when it fails (see
+	// FenceFile: a copy of the erasures kept outside the data directory,
+	// which outlives a restored backup).
+	Fence Fence
+}
+
+// Fence keeps a copy of the erasures outside the event store (Config.Fence).
+type Fence interface {
+	// Record makes e durable in the fence before it returns; recording a
+	// subject that the fence already holds does nothing.
+	Record(e Erasure) error
 }
 
 // validSubject checks a subject id.

@@ -61,8 +61,13 @@ func ParseErasure(ev eventstore.Event) (Erasure, bool, error) {
 	return e, true, nil
 }
 
-// appendErasure writes e to the ledger.
+// appendErasure writes e to the fence, if any, then to the ledger.
 func (c *core) appendErasure(ctx context.Context, store eventstore.Store, e Erasure) error {
+	if c.fence != nil {
+		if err := c.fence.Record(e); err != nil {
+			return fmt.Errorf("keyring: recording the erasure of subject %s in the erasure fence: %w", e.SubjectID, err)
+		}
+	}
 	id, err := c.newEventID()
 	if err != nil {
 		return err
@@ -107,6 +112,14 @@ func (c *core) readLedger(ctx context.Context, store eventstore.Store, from int6
 			return from, nil
 		}
 	}
+}
+
+// ReadLedger calls fn with every record of the erasure ledger in store (the
+// stream LedgerStream), oldest first.
+func ReadLedger(ctx context.Context, store eventstore.Store, fn func(Erasure) error) error {
+	c := &core{ledgerStream: LedgerStream}
+	_, err := c.readLedger(ctx, store, 0, fn)
+	return err
 }
 
 // observe applies ev when it is an erasure record of this ring's ledger and

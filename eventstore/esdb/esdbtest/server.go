@@ -3,7 +3,9 @@
 // It keeps streams and a $all log in memory and answers the calls the v4
 // client makes the way a real server does, so that code written against the
 // client (the eventstore/esdb adapter, the key ring) can be tested without a
-// database. Import it only from _test files.
+// database. Import it only from _test files, or run it as its own process
+// for end-to-end tests (cmd/esdbtest-server). It is our test double, not
+// KurrentDB: never point a deployment at it.
 //
 // What it implements: server features, gossip (a single leader node, so
 // esdb+discover:// works), Append (expected revision any, no_stream,
@@ -29,6 +31,7 @@ package esdbtest
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -56,29 +59,67 @@ import (
 // esdb://127.0.0.1:PORT?tls=false.
 func Start(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := Listen("127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("esdbtest: listen on 127.0.0.1: %v", err)
+		t.Fatalf("esdbtest: %v", err)
 	}
-	addr := lis.Addr().(*net.TCPAddr)
-	g := grpc.NewServer(
+	t.Cleanup(srv.Close)
+	return srv.URL()
+}
+
+// ErrNotLoopback means Listen was asked for an address that is not on
+// 127.0.0.1: the test double serves nothing beyond the machine.
+var ErrNotLoopback = errors.New("esdbtest: the test server listens on 127.0.0.1 only")
+
+// Server is a running test server (see Listen).
+type Server struct {
+	addr   *net.TCPAddr
+	g      *grpc.Server
+	served chan struct{}
+}
+
+// Listen runs a fresh, empty server on addr, which must be 127.0.0.1:PORT
+// (port 0 picks a free one), until Close. It is what Start and the
+// esdbtest-server command (cmd/esdbtest-server) run.
+func Listen(addr string) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("esdbtest: address %q: %w", addr, err)
+	}
+	if host != "127.0.0.1" {
+		return nil, fmt.Errorf("%w: not %q", ErrNotLoopback, addr)
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("esdbtest: listen on %s: %w", addr, err)
+	}
+	s := &Server{addr: lis.Addr().(*net.TCPAddr), served: make(chan struct{})}
+	s.g = grpc.NewServer(
 		// The client pings every 10 s, even without calls in flight.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
 		grpc.WaitForHandlers(true),
 	)
-	streams.RegisterStreamsServer(g, newStore())
-	serverfeatures.RegisterServerFeaturesServer(g, features{})
-	gossip.RegisterGossipServer(g, cluster{addr: addr})
-	served := make(chan struct{})
+	streams.RegisterStreamsServer(s.g, newStore())
+	serverfeatures.RegisterServerFeaturesServer(s.g, features{})
+	gossip.RegisterGossipServer(s.g, cluster{addr: s.addr})
 	go func() {
-		defer close(served)
-		_ = g.Serve(lis)
+		defer close(s.served)
+		_ = s.g.Serve(lis)
 	}()
-	t.Cleanup(func() {
-		g.Stop()
-		<-served
-	})
-	return fmt.Sprintf("esdb://%s?tls=false", addr)
+	return s, nil
+}
+
+// Addr is the address the server listens on, 127.0.0.1:PORT.
+func (s *Server) Addr() string { return s.addr.String() }
+
+// URL is the server's connection string, esdb://127.0.0.1:PORT?tls=false.
+func (s *Server) URL() string { return fmt.Sprintf("esdb://%s?tls=false", s.addr) }
+
+// Close stops the server at once (subscriptions end) and waits for it.
+// Everything it held is gone: it keeps nothing on disk.
+func (s *Server) Close() {
+	s.g.Stop()
+	<-s.served
 }
 
 // serverVersion is the version the server reports through server features.
