@@ -109,7 +109,7 @@ func (j *jobs) once(ctx context.Context) (erased, approved int) {
 			j.logger.Error("jobs: reading an account due for erasure failed", "account_id", id, "error", err)
 			continue
 		}
-		acc, _, err := j.svc.EraseIfDue(ctx, domain.EraseIfDue{AccountID: id})
+		acc, res, err := j.svc.EraseIfDue(ctx, domain.EraseIfDue{AccountID: id})
 		if err != nil {
 			j.logger.Error("jobs: scheduled erasure failed", "account_id", id, "error", err)
 			continue
@@ -125,6 +125,14 @@ func (j *jobs) once(ctx context.Context) (erased, approved int) {
 		if err := repository.ShredAccount(ctx, j.ring, id); err != nil {
 			j.unshredded[id] = true
 			j.logger.Error("jobs: shredding an erased account's keys failed; trying again next round", "account_id", id, "error", err)
+		}
+		// Another replica may have recorded the erasure first (nothing was
+		// appended here): the Stripe deletion and the shredding above are
+		// repeated on purpose, both idempotent, in case that replica stopped
+		// before them; but the erasure is counted once, where it was
+		// recorded.
+		if res.Position == 0 {
+			continue
 		}
 		erased++
 		if j.metrics != nil {
