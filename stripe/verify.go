@@ -88,13 +88,6 @@ func (v *Verifier) Verify(payload []byte, header string) (Event, error) {
 	return Event{}, fmt.Errorf("%w: %s", ErrInvalidSignature, signatureProblem(sigErr))
 }
 
-// isSignatureError reports whether err is one of the webhook package's
-// signature errors (their texts hold no payload).
-func isSignatureError(err error) bool {
-	return errors.Is(err, webhook.ErrNotSigned) || errors.Is(err, webhook.ErrInvalidHeader) ||
-		errors.Is(err, webhook.ErrNoValidSignature) || errors.Is(err, webhook.ErrTooOld)
-}
-
 func signatureProblem(err error) string {
 	switch {
 	case errors.Is(err, webhook.ErrNotSigned):
