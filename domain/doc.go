@@ -52,11 +52,14 @@
 //     uses the address (a registration or change that failed half way).
 //   - The first subscription payment is counted by its invoice only; the
 //     subscription-mode checkout starts the subscription and makes no sale.
-//     Invoices of zero amount (trials) make no sale.
-//   - Recurring commission runs while a renewal's period starts within
-//     RecurringMonths of the first invoice's period start; a subscription's
-//     affiliate is the smallest non-empty affiliate id its facts carry (they
-//     all carry the same one, from the checkout metadata).
+//     Invoices of zero amount (trials) make no sale. The earliest paid
+//     invoice with an amount above 0 is the sale; the others are renewals.
+//   - Recurring commission runs while a renewal is paid no later than
+//     RecurringMonths calendar months (end-of-month clamped) after the first
+//     payment; a subscription's affiliate is the smallest non-empty
+//     affiliate id its facts carry (they all carry the same one, from the
+//     checkout metadata). A payment that Stripe delivers after a later one
+//     corrects the later one's kind and commission (subscription_sales.go).
 //   - A refund row is the change in the charge's refunded total. Reversals
 //     are applied in Stripe time order; each row reverses its share of the
 //     cumulative commission, so a full refund reverses exactly the whole
@@ -80,8 +83,10 @@
 //     subscription unschedules it. EraseIfDue carries it out; RequestErasure
 //     erases at once. The caller shreds the data key after the AccountErased
 //     event is appended. No license key is issued for an erased account.
-//   - Commission is approved by ApproveCommission once Config.CommissionHold
-//     has passed since the sale; ApprovedAt is the sale's time plus the hold.
+//   - A commission's status is a function of the time: approved from the
+//     instant Config.CommissionHold has passed since the sale
+//     (Sale.CommissionStatusAt). ApproveCommission records the approval for
+//     the record; ApprovedAt is the sale's time plus the hold.
 //
 // The package imports nothing of subledger's other packages.
 package domain
