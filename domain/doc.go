@@ -61,9 +61,10 @@
 //     checkout metadata). A payment that Stripe delivers after a later one
 //     corrects the later one's kind and commission (subscription_sales.go).
 //   - A refund row is the change in the charge's refunded total. Reversals
-//     are applied in Stripe time order; each row reverses its share of the
-//     cumulative commission, so a full refund reverses exactly the whole
-//     commission, and the total reversed never exceeds the sale. A refund
+//     are applied in Stripe time order; each row reverses the difference of
+//     the rounded commissions of the cumulative amounts after and before it,
+//     so a full refund reverses exactly the whole commission, and the total
+//     reversed never exceeds the sale. A refund
 //     reported late that changes the split is corrected with
 //     CommissionReversalAdjusted; an adjustment to zero removes the row.
 //   - A dispute reverses its amount unless it is an inquiry (warning_*) or

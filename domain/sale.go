@@ -428,9 +428,11 @@ func commissionOf(amount int64, bps int) int64 {
 
 // desiredReversals returns the reversal rows the known facts call for. The
 // reversals are applied in time order; each row's amount is its part of the
-// cumulative reversed amount (capped at the sale's amount) and its commission
-// the matching part of the cumulative commission reversed in proportion, so
-// that the rows of a full refund add up to exactly the sale's commission.
+// cumulative reversed amount (capped at the sale's amount) and its
+// commission the difference between the rounded commission of the
+// cumulative amount after it and before it (API.md), so that a single
+// reversal row is the per-row formula and the rows of a full refund add up
+// to exactly the sale's commission.
 func (s *Sale) desiredReversals() map[string]Reversal {
 	if !s.Earned || s.Amount <= 0 {
 		return nil
@@ -439,7 +441,7 @@ func (s *Sale) desiredReversals() map[string]Reversal {
 	var cum, cumC int64
 	for _, c := range s.contributions(true) {
 		next := min(s.Amount, cum+c.amount)
-		nextC := proportion(s.Commission, next, s.Amount)
+		nextC := commissionOf(next, s.RateBps)
 		if next > cum {
 			rows[rowID(s.ID, c.key)] = Reversal{Reason: c.reason, Amount: -(next - cum), CommissionAmount: -(nextC - cumC), OccurredAt: c.at}
 		}
