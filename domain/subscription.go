@@ -19,6 +19,8 @@ const (
 const (
 	BillingReasonCreate = "subscription_create"
 	BillingReasonCycle  = "subscription_cycle"
+	// BillingReasonUpdate is a proration invoice (a plan or quantity change).
+	BillingReasonUpdate = "subscription_update"
 
 	StripeChangeCreated = "created"
 	StripeChangeUpdated = "updated"
