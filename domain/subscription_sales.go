@@ -113,7 +113,18 @@ func (s *Service) subscriptionSalesOnce(ctx context.Context, sub *Subscription, 
 			return false, 0, err
 		}
 	}
-	for _, inv := range sub.Invoices() {
+	invoices := sub.Invoices
+	if !all && aff == nil {
+		// Only the invoice just paid can need anything: no need to go
+		// through (and sort) every invoice of a long subscription.
+		invoices = func() []SubscriptionInvoice {
+			if inv, ok := sub.invoices[invoiceKey]; ok {
+				return []SubscriptionInvoice{inv}
+			}
+			return nil
+		}
+	}
+	for _, inv := range invoices() {
 		if inv.Amount <= 0 {
 			continue
 		}
