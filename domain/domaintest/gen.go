@@ -63,10 +63,10 @@ func (g *gen) add(f Fact, typ string) {
 	g.lc.Facts = append(g.lc.Facts, f)
 }
 
-// start draws when something starts: often at a month's end (29 to 31
-// January, at a whole hour), else within the first 40 days.
+// start draws when something starts: half the time at a month's end (29
+// to 31 January, at a whole hour), else within the first 40 days.
 func (g *gen) start(label string) time.Time {
-	if rapid.IntRange(0, 2).Draw(g.t, label+"_at_month_end") == 0 {
+	if rapid.Bool().Draw(g.t, label+"_at_month_end") {
 		day := rapid.IntRange(29, 31).Draw(g.t, label+"_day")
 		return time.Date(2026, 1, day, 0, 0, 0, 0, time.UTC).Add(g.hours(label+"_hour", 23))
 	}
@@ -333,7 +333,9 @@ func (g *gen) subscription(acc, aff, stripeID string, start time.Time) []Action 
 				}
 				break
 			}
-			paidAt = ps.Add(48 * time.Hour)
+			// Paid on a retry one to three days later: around the end of
+			// a recurring window that starts on a month's last days.
+			paidAt = ps.Add(24*time.Hour + g.hours("paid_after_failure", 48))
 		}
 		_, amount := price(i)
 		reason, pi := domain.BillingReasonCycle, fmt.Sprintf("pi_%s_%d", stripeID, i)
