@@ -157,7 +157,7 @@ func newStack(dir string, hold time.Duration) (*stack, error) {
 	st := &stack{store: store, ring: ring, repo: repo, clock: &clock{}, viewClock: &clock{t: viewAt}, hold: hold}
 	st.svc, err = domain.NewService(domain.Config{Store: repo, Secret: secret, LicenseSigningKey: signKey, Pseudonyms: repository.Pseudonyms{Ring: st.ring},
 		Now: st.clock.now, NewID: domaintest.NewIDs(), Random: mrand.NewChaCha8([32]byte{}), // affiliate codes and keys equal in every run
-		Passwords:    domain.Argon2id{Time: 1, MemoryKiB: 1024, Threads: 1, KeyLen: 32, SaltLen: 16},
+		Passwords:    domain.Argon2id{Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32, SaltLen: 16}, // sign-ups are not what this tests
 		ErasureGrace: grace, CommissionHold: hold})
 	if err == nil {
 		st.proj, err = projections.New(projections.Config{Decoder: repo, Now: st.viewClock.now,
