@@ -30,8 +30,8 @@
 //
 // Facts are kept in sets keyed by digests of their Stripe ids (never the
 // webhook event id alone), so a duplicate changes nothing, and a fact about
-// something not yet known (a refund before its sale, a renewal before the
-// subscription's first invoice) waits on its stream until the rest arrives.
+// something not yet known (a refund before its sale, an invoice of a
+// subscription not yet started) waits on its stream until the rest arrives.
 // Derived results (a subscription's status, plan, period and cancellation
 // flag; a sale's reversal rows; a license's refunded state; an account's
 // erasure schedule) are pure functions of those sets (latest by Stripe time,
