@@ -76,8 +76,9 @@
 //     customer cancelled now; past due when the latest health signal (a
 //     snapshot's status, a paid invoice, an unpaid failure) is bad; else
 //     active. A failed payment never shortens the period already paid
-//     (HasAccess). Stripe's subscription id is not personal data (DESIGN.md
-//     lists what is); the API needs it to cancel at Stripe.
+//     (HasAccess). Stripe's subscription id, which the API needs to cancel
+//     at Stripe, is kept encrypted under the account's key
+//     (SubscriptionStripeLinked).
 //   - Erasure is scheduled Config.ErasureGrace after the latest end once every
 //     subscription of the account has ended and at least one was paid,
 //     whatever licenses it holds (the privacy policy's wording); a new
