@@ -30,8 +30,8 @@
 //
 // Facts are kept in sets keyed by digests of their Stripe ids (never the
 // webhook event id alone), so a duplicate changes nothing, and a fact about
-// something not yet known (a refund before its sale, a renewal before the
-// subscription's first invoice) waits on its stream until the rest arrives.
+// something not yet known (a refund before its sale, an invoice of a
+// subscription not yet started) waits on its stream until the rest arrives.
 // Derived results (a subscription's status, plan, period and cancellation
 // flag; a sale's reversal rows; a license's refunded state; an account's
 // erasure schedule) are pure functions of those sets (latest by Stripe time,
@@ -52,15 +52,19 @@
 //     uses the address (a registration or change that failed half way).
 //   - The first subscription payment is counted by its invoice only; the
 //     subscription-mode checkout starts the subscription and makes no sale.
-//     Invoices of zero amount (trials) make no sale.
-//   - Recurring commission runs while a renewal's period starts within
-//     RecurringMonths of the first invoice's period start; a subscription's
-//     affiliate is the smallest non-empty affiliate id its facts carry (they
-//     all carry the same one, from the checkout metadata).
+//     Invoices of zero amount (trials) make no sale. The earliest paid
+//     invoice with an amount above 0 is the sale; the others are renewals.
+//   - Recurring commission runs while a renewal is paid no later than
+//     RecurringMonths calendar months (end-of-month clamped) after the first
+//     payment; a subscription's affiliate is the smallest non-empty
+//     affiliate id its facts carry (they all carry the same one, from the
+//     checkout metadata). A payment that Stripe delivers after a later one
+//     corrects the later one's kind and commission (subscription_sales.go).
 //   - A refund row is the change in the charge's refunded total. Reversals
-//     are applied in Stripe time order; each row reverses its share of the
-//     cumulative commission, so a full refund reverses exactly the whole
-//     commission, and the total reversed never exceeds the sale. A refund
+//     are applied in Stripe time order; each row reverses the difference of
+//     the rounded commissions of the cumulative amounts after and before it,
+//     so a full refund reverses exactly the whole commission, and the total
+//     reversed never exceeds the sale. A refund
 //     reported late that changes the split is corrected with
 //     CommissionReversalAdjusted; an adjustment to zero removes the row.
 //   - A dispute reverses its amount unless it is an inquiry (warning_*) or
@@ -72,16 +76,19 @@
 //     customer cancelled now; past due when the latest health signal (a
 //     snapshot's status, a paid invoice, an unpaid failure) is bad; else
 //     active. A failed payment never shortens the period already paid
-//     (HasAccess). Stripe's subscription id is not personal data (DESIGN.md
-//     lists what is); the API needs it to cancel at Stripe.
+//     (HasAccess). Stripe's subscription id, which the API needs to cancel
+//     at Stripe, is kept encrypted under the account's key
+//     (SubscriptionStripeLinked).
 //   - Erasure is scheduled Config.ErasureGrace after the latest end once every
 //     subscription of the account has ended and at least one was paid,
 //     whatever licenses it holds (the privacy policy's wording); a new
 //     subscription unschedules it. EraseIfDue carries it out; RequestErasure
 //     erases at once. The caller shreds the data key after the AccountErased
 //     event is appended. No license key is issued for an erased account.
-//   - Commission is approved by ApproveCommission once Config.CommissionHold
-//     has passed since the sale; ApprovedAt is the sale's time plus the hold.
+//   - A commission's status is a function of the time: approved from the
+//     instant Config.CommissionHold has passed since the sale
+//     (Sale.CommissionStatusAt). ApproveCommission records the approval for
+//     the record; ApprovedAt is the sale's time plus the hold.
 //
 // The package imports nothing of subledger's other packages.
 package domain

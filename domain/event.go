@@ -59,9 +59,11 @@ func EventTypes() []Event {
 		SubscriptionEnded{},
 
 		SaleRecorded{},
+		SaleReclassified{},
 		SaleRefundObserved{},
 		SaleDisputeObserved{},
 		CommissionEarned{},
+		CommissionWithdrawn{},
 		CommissionApproved{},
 		CommissionReversed{},
 		CommissionReversalAdjusted{},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // IssueLicenseKey issues a license's key if it has none.
@@ -143,6 +144,16 @@ func (s *Service) ApproveCommission(ctx context.Context, cmd ApproveCommission) 
 	})
 	return sale, Result{Position: pos}, err
 }
+
+// CommissionStatus returns the status of a sale's commission now, under
+// the Service's hold: the same the projections show at the same instant.
+func (s *Service) CommissionStatus(x *Sale) CommissionStatus {
+	return x.CommissionStatusAt(s.clock(), s.hold)
+}
+
+// CommissionHold returns the hold in force (Config.CommissionHold with its
+// default applied; 0 for none).
+func (s *Service) CommissionHold() time.Duration { return s.hold }
 
 // Sale returns a sale, recorded or only known by its refunds and disputes;
 // 404 when nothing is known of it.

@@ -92,7 +92,7 @@ func TestCommissionArithmetic(t *testing.T) {
 	if got := proportion(math.MaxInt64/2, math.MaxInt64/2, math.MaxInt64/2); got != math.MaxInt64/2 {
 		t.Errorf("proportion of huge values = %d", got)
 	}
-	s := &Sale{ID: saleIDOf("pi_1"), Recorded: true, Earned: true, Amount: 1000, Commission: 333,
+	s := &Sale{ID: saleIDOf("pi_1"), Recorded: true, Earned: true, Amount: 1000, RateBps: 3333, Commission: 333,
 		refunds: map[string]refundFact{"a": {Charge: "c", Total: 1, At: t0}, "b": {Charge: "c", Total: 2, At: t0.Add(time.Hour)}, "c": {Charge: "c", Total: 1000, At: t0.Add(2 * time.Hour)}}}
 	var sum, sumC int64
 	for _, r := range s.desiredReversals() {
@@ -101,5 +101,16 @@ func TestCommissionArithmetic(t *testing.T) {
 	}
 	if sum != -1000 || sumC != -333 {
 		t.Errorf("full refund in three parts reverses %d and %d, want -1000 and -333", sum, sumC)
+	}
+	// A partial refund's row is the rounded commission of the amount
+	// refunded (API.md): 4800 * 1250 / 10000 = 600, where the sale's
+	// rounded commission taken in proportion would give 1837 * 4800 /
+	// 14700 = 599.
+	s = &Sale{ID: saleIDOf("pi_1"), Recorded: true, Earned: true, Amount: 14700, RateBps: 1250, Commission: 1837,
+		refunds: map[string]refundFact{"a": {Charge: "c", Total: 4800, At: t0}}}
+	for _, r := range s.desiredReversals() {
+		if r.Amount != -4800 || r.CommissionAmount != -600 {
+			t.Errorf("refund of 4800 of 14700 at 1250 bps reverses %d and %d, want -4800 and -600", r.Amount, r.CommissionAmount)
+		}
 	}
 }

@@ -202,7 +202,32 @@ type CommissionReversalAdjusted struct {
 	OccurredAt       time.Time `json:"occurred_at"`
 }
 
+// SaleReclassified records that a subscription payment recorded as its
+// sale is a renewal after all: an earlier payment of the subscription
+// became known later. AffiliateID is set when the commission was earned.
+type SaleReclassified struct {
+	SaleID      string    `json:"sale_id"`
+	AffiliateID string    `json:"affiliate_id,omitempty"`
+	From        SaleKind  `json:"from"`
+	Kind        SaleKind  `json:"kind"`
+	ProductID   string    `json:"product_id"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	OccurredAt  time.Time `json:"occurred_at"`
+}
+
+// CommissionWithdrawn records that a commission earned on a renewal is not
+// earned after all: an earlier first payment became known later, and the
+// renewal falls outside the affiliate's recurring months from it. The
+// sale's reversal rows go with it (adjusted to zero).
+type CommissionWithdrawn struct {
+	SaleID      string `json:"sale_id"`
+	AffiliateID string `json:"affiliate_id"`
+}
+
 func (SaleRecorded) EventType() string               { return "sale.recorded.v1" }
+func (SaleReclassified) EventType() string           { return "sale.reclassified.v1" }
+func (CommissionWithdrawn) EventType() string        { return "commission.withdrawn.v1" }
 func (SaleRefundObserved) EventType() string         { return "sale.refund_observed.v1" }
 func (SaleDisputeObserved) EventType() string        { return "sale.dispute_observed.v1" }
 func (CommissionEarned) EventType() string           { return "commission.earned.v1" }
@@ -232,8 +257,13 @@ func (s *Sale) apply(e Event) {
 			s.disputes = map[string]disputeFact{}
 		}
 		s.disputes[e.DisputeKey] = s.disputes[e.DisputeKey].merge(disputeFact{Amount: e.Amount, OpenedAt: e.OpenedAt, Status: e.Status, Closed: e.Closed})
+	case SaleReclassified:
+		s.Kind = e.Kind
 	case CommissionEarned:
 		s.Earned, s.AffiliateID, s.RateBps, s.Commission = true, e.AffiliateID, e.RateBps, e.CommissionAmount
+	case CommissionWithdrawn:
+		s.Earned, s.AffiliateID, s.RateBps, s.Commission = false, "", 0, 0
+		s.Approved, s.ApprovedAt = false, time.Time{}
 	case CommissionApproved:
 		s.Approved, s.ApprovedAt = true, e.ApprovedAt
 	case CommissionReversed:
@@ -283,9 +313,12 @@ func (d disputeFact) reverses() bool {
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
-// CommissionStatus returns the status of the sale's commission: reversed once
-// the whole sale is reversed, else approved once approved, else pending.
-func (s *Sale) CommissionStatus() CommissionStatus {
+// CommissionStatusAt returns the status of the sale's commission at now
+// under a hold: reversed once the whole sale is reversed, else approved
+// from the instant the hold has passed since the sale (or once an approval
+// was recorded), else pending. The status is a function of the time, so it
+// needs no approval job to turn: the projections compute it the same way.
+func (s *Sale) CommissionStatusAt(now time.Time, hold time.Duration) CommissionStatus {
 	var reversed int64
 	for _, r := range s.Reversals {
 		reversed -= r.Amount
@@ -293,7 +326,7 @@ func (s *Sale) CommissionStatus() CommissionStatus {
 	switch {
 	case s.Recorded && s.Amount > 0 && reversed >= s.Amount:
 		return CommissionStatusReversed
-	case s.Approved:
+	case s.Approved || !now.Before(s.OccurredAt.Add(hold)):
 		return CommissionStatusApproved
 	}
 	return CommissionStatusPending
@@ -395,9 +428,11 @@ func commissionOf(amount int64, bps int) int64 {
 
 // desiredReversals returns the reversal rows the known facts call for. The
 // reversals are applied in time order; each row's amount is its part of the
-// cumulative reversed amount (capped at the sale's amount) and its commission
-// the matching part of the cumulative commission reversed in proportion, so
-// that the rows of a full refund add up to exactly the sale's commission.
+// cumulative reversed amount (capped at the sale's amount) and its
+// commission the difference between the rounded commission of the
+// cumulative amount after it and before it (API.md), so that a single
+// reversal row is the per-row formula and the rows of a full refund add up
+// to exactly the sale's commission.
 func (s *Sale) desiredReversals() map[string]Reversal {
 	if !s.Earned || s.Amount <= 0 {
 		return nil
@@ -406,7 +441,7 @@ func (s *Sale) desiredReversals() map[string]Reversal {
 	var cum, cumC int64
 	for _, c := range s.contributions(true) {
 		next := min(s.Amount, cum+c.amount)
-		nextC := proportion(s.Commission, next, s.Amount)
+		nextC := commissionOf(next, s.RateBps)
 		if next > cum {
 			rows[rowID(s.ID, c.key)] = Reversal{Reason: c.reason, Amount: -(next - cum), CommissionAmount: -(nextC - cumC), OccurredAt: c.at}
 		}
@@ -453,6 +488,40 @@ func (s *Sale) recordSale(e SaleRecorded) {
 		s.record(e)
 		s.reconcile()
 	}
+}
+
+// reclassify records that a recorded subscription payment is a renewal
+// after all. A renewal never becomes the sale again: the first payment
+// only moves earlier as payments become known, so a decision taken on an
+// older view of the subscription cannot undo a newer one.
+func (s *Sale) reclassify(kind SaleKind) {
+	if !s.Recorded || s.Kind == kind || kind != SaleKindRenewal {
+		return
+	}
+	var aff string
+	if s.Earned {
+		aff = s.AffiliateID
+	}
+	s.record(SaleReclassified{SaleID: s.ID, AffiliateID: aff, From: s.Kind, Kind: kind, ProductID: s.ProductID,
+		Amount: s.Amount, Currency: s.Currency, OccurredAt: s.OccurredAt})
+}
+
+// withdraw records that the commission is not earned after all, and takes
+// its reversal rows back.
+func (s *Sale) withdraw() {
+	if !s.Earned {
+		return
+	}
+	ids := make([]string, 0, len(s.Reversals))
+	for id := range s.Reversals {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := s.Reversals[id]
+		s.record(CommissionReversalAdjusted{SaleID: s.ID, ReversalID: id, AffiliateID: s.AffiliateID, Reason: r.Reason, OccurredAt: r.OccurredAt})
+	}
+	s.record(CommissionWithdrawn{SaleID: s.ID, AffiliateID: s.AffiliateID})
 }
 
 // observeRefund records a cumulative refunded amount of a charge, unless the

@@ -36,7 +36,8 @@ type Config struct {
 	// subscription and its erasure; default 720h.
 	ErasureGrace time.Duration
 	// CommissionHold is the wait after a sale before its commission is
-	// approved; default 720h.
+	// approved; default 720h when zero; a negative value means no wait
+	// (like net.Dialer.KeepAlive).
 	CommissionHold time.Duration
 	// ReservationGrace is how long a reservation whose owner does not (yet)
 	// use it is protected, covering a registration or change in flight;
@@ -129,8 +130,11 @@ func NewService(c Config) (*Service, error) {
 	if s.grace == 0 {
 		s.grace = 720 * time.Hour
 	}
-	if s.hold == 0 {
+	switch {
+	case s.hold == 0:
 		s.hold = 720 * time.Hour
+	case s.hold < 0:
+		s.hold = 0
 	}
 	if s.resGrace == 0 {
 		s.resGrace = 5 * time.Minute

@@ -414,36 +414,15 @@ func (s *Service) RecordInvoicePaymentFailed(ctx context.Context, cmd RecordInvo
 
 // afterSubscription brings the other aggregates in line with a
 // subscription's current state (not with the last change alone, so that a
-// retry after a failure half way completes the work): the sale of the
-// invoice just paid, the commission of every invoice that earns it, and the
-// account's note of the subscription (which schedules erasure after the
+// retry after a failure half way completes the work): the sales of its
+// payments and their commissions (subscriptionSales), and the account's note of the subscription (which schedules erasure after the
 // last paid subscription ends).
 func (s *Service) afterSubscription(ctx context.Context, sub *Subscription, invoiceKey string, pos uint64) (*Subscription, Result, error) {
-	if inv, ok := sub.invoices[invoiceKey]; ok && inv.Amount > 0 {
-		_, p, err := s.ensureSale(ctx, invoiceSale(sub, inv), nil)
-		if err != nil {
-			return nil, Result{}, err
-		}
-		pos = maxPos(pos, p)
+	p, err := s.subscriptionSales(ctx, sub, invoiceKey)
+	if err != nil {
+		return nil, Result{}, err
 	}
-	if sub.AffiliateID != "" && !sub.AnchorAt.IsZero() {
-		aff, err := s.affiliateFor(ctx, sub.AffiliateID)
-		if err != nil {
-			return nil, Result{}, err
-		}
-		if aff != nil {
-			for _, inv := range sub.Invoices() {
-				if !sub.earnsCommission(inv, aff.RecurringMonths) {
-					continue
-				}
-				_, p, err := s.ensureSale(ctx, invoiceSale(sub, inv), aff)
-				if err != nil {
-					return nil, Result{}, err
-				}
-				pos = maxPos(pos, p)
-			}
-		}
-	}
+	pos = maxPos(pos, p)
 	if sub.AccountID != "" {
 		acc, p, err := execute(ctx, s, AccountStream(sub.AccountID), newAccount, func(a *Account) error {
 			if !a.exists() {
@@ -466,12 +445,6 @@ func (s *Service) afterSubscription(ctx context.Context, sub *Subscription, invo
 		}
 	}
 	return sub, Result{Position: pos}, nil
-}
-
-// invoiceSale returns the sale an invoice makes.
-func invoiceSale(sub *Subscription, inv SubscriptionInvoice) SaleRecorded {
-	return SaleRecorded{SaleID: inv.SaleID, Kind: inv.Kind(), Source: SaleSourceSubscription, SubscriptionID: sub.ID,
-		ProductID: inv.ProductID, Amount: inv.Amount, Currency: inv.Currency, OccurredAt: inv.PaidAt}
 }
 
 // RecordRefund records a charge's refunded total on its sale. The change

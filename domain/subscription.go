@@ -19,6 +19,8 @@ const (
 const (
 	BillingReasonCreate = "subscription_create"
 	BillingReasonCycle  = "subscription_cycle"
+	// BillingReasonUpdate is a proration invoice (a plan or quantity change).
+	BillingReasonUpdate = "subscription_update"
 
 	StripeChangeCreated = "created"
 	StripeChangeUpdated = "updated"
@@ -72,15 +74,6 @@ type SubscriptionInvoice struct {
 	PaidAt        time.Time
 }
 
-// Kind returns the sale kind of the invoice: the first invoice is a sale,
-// every later one a renewal.
-func (i SubscriptionInvoice) Kind() SaleKind {
-	if i.BillingReason == BillingReasonCreate {
-		return SaleKindSale
-	}
-	return SaleKindRenewal
-}
-
 type subCheckout struct {
 	AccountID, ProductID, AffiliateID string
 	Amount                            int64
@@ -115,9 +108,12 @@ type Subscription struct {
 	AffiliateID string
 	// Paid is true once an invoice with a non-zero amount was paid.
 	Paid bool
-	// AnchorAt is the start of the first invoice's period: recurring
-	// commission is counted from it.
+	// AnchorAt is when the first payment was made: the paid time of the
+	// earliest paid invoice with an amount above 0 (see firstPaid). It is
+	// the subscription's sale, and recurring commission is counted from it.
 	AnchorAt time.Time
+	// first is the key of that invoice; "" while none is known.
+	first string
 	// Started is true once SubscriptionStarted was recorded.
 	Started bool
 	// plan and endedRecorded track the derived events recorded so far.
@@ -450,7 +446,7 @@ func (s *Subscription) refresh() {
 	var product, amount, cancel, health latest
 	var ended, troubled bool
 	var endedAt time.Time
-	s.Paid, s.AnchorAt = false, time.Time{}
+	s.Paid, s.AnchorAt, s.first = false, time.Time{}, ""
 
 	for k, c := range s.checkouts {
 		v.AccountID, affiliate = minString(v.AccountID, c.AccountID), minString(affiliate, c.AffiliateID)
@@ -475,9 +471,8 @@ func (s *Subscription) refresh() {
 		if health.offer(i.PaidAt, rankInvoice, k) {
 			troubled = false
 		}
-		s.Paid = s.Paid || i.Amount > 0
-		if i.BillingReason == BillingReasonCreate {
-			s.AnchorAt = minTime(s.AnchorAt, i.PeriodStart)
+		if i.Amount > 0 && (!s.Paid || i.PaidAt.Before(s.AnchorAt) || (i.PaidAt.Equal(s.AnchorAt) && k < s.first)) {
+			s.Paid, s.AnchorAt, s.first = true, i.PaidAt, k
 		}
 	}
 	for k, at := range s.failures {
@@ -585,20 +580,6 @@ func (s *Subscription) Invoices() []SubscriptionInvoice {
 		return out[a].Key < out[b].Key
 	})
 	return out
-}
-
-// earnsCommission reports whether a paid invoice earns commission for an
-// affiliate with recurringMonths: the first invoice does; a later one does
-// while its period starts within recurringMonths of the first period's
-// start. It is false while the first invoice is unknown.
-func (s *Subscription) earnsCommission(i SubscriptionInvoice, recurringMonths int) bool {
-	if i.Amount <= 0 || s.AnchorAt.IsZero() {
-		return false
-	}
-	if i.BillingReason == BillingReasonCreate {
-		return true
-	}
-	return recurringMonths > 0 && i.PeriodStart.Before(s.AnchorAt.AddDate(0, recurringMonths, 0))
 }
 
 // reconcile records the derived events the facts now call for.

@@ -163,37 +163,126 @@ func TestSubscriptionFacts(t *testing.T) {
 			},
 		},
 		{
-			name:  "renewals_within_recurring_months_earn_and_later_ones_do_not",
+			name:  "renewal_paid_on_the_day_recurring_months_end_earns_and_a_later_one_does_not",
 			given: givenAccountAndAffiliate(2000, 2),
-			setup: func(t *testing.T, f *fixture) { setupSub(t, f, affX, 0, 1) },
-			when:  invoice(2),
+			setup: func(t *testing.T, f *fixture) { setupSub(t, f, affX, 0, 1, 2) },
+			when:  invoice(3),
 			check: func(t *testing.T, f *fixture) {
 				all := sales(t, f)
-				for n, want := range []bool{true, true, false} {
+				// Invoice 2 is paid exactly two months after the first
+				// payment: "no later than" includes that instant.
+				for n, want := range []bool{true, true, true, false} {
 					s := all[saleIDOf(fmt.Sprintf("pi_in_%d", n))]
 					if s == nil || s.Earned != want {
 						t.Fatalf("invoice %d: sale %+v, want earned %v", n, s, want)
 					}
 				}
-				if all[saleIDOf("pi_in_1")].Kind != SaleKindRenewal {
-					t.Fatal("second invoice is not a renewal")
+				if all[saleIDOf("pi_in_1")].Kind != SaleKindRenewal || all[saleIDOf("pi_in_0")].Kind != SaleKindSale {
+					t.Fatal("the first payment is not the sale, or the second not a renewal")
 				}
 			},
 		},
 		{
-			name:  "renewal_before_the_first_invoice_is_kept_and_earns_once_the_first_arrives",
+			name:  "payment_known_before_an_earlier_one_is_the_sale_until_the_earlier_arrives",
 			given: givenAccountAndAffiliate(2000, 12),
 			setup: func(t *testing.T, f *fixture) {
 				must[*Subscription](t)(f.svc.RecordInvoicePaid(ctxb, invoicePaid(1, affX)))
-				if s := sales(t, f)[saleIDOf("pi_in_1")]; s == nil || s.Earned {
-					t.Fatalf("renewal earned before the first invoice was known: %+v", s)
+				if s := sales(t, f)[saleIDOf("pi_in_1")]; s == nil || s.Kind != SaleKindSale || !s.Earned {
+					t.Fatalf("the only payment known is not the earning sale: %+v", s)
 				}
 			},
 			when: invoice(0),
 			check: func(t *testing.T, f *fixture) {
-				for n := range 2 {
-					if s := sales(t, f)[saleIDOf(fmt.Sprintf("pi_in_%d", n))]; !s.Earned {
-						t.Fatalf("invoice %d not earned", n)
+				all := sales(t, f)
+				for n, kind := range []SaleKind{SaleKindSale, SaleKindRenewal} {
+					if s := all[saleIDOf(fmt.Sprintf("pi_in_%d", n))]; !s.Earned || s.Kind != kind {
+						t.Fatalf("invoice %d: %+v, want earned %s", n, s, kind)
+					}
+				}
+				if a := loadSub(t, f).AnchorAt; !a.Equal(month(0).Add(time.Minute)) {
+					t.Fatalf("window starts at %s, want the first payment's time", a)
+				}
+			},
+		},
+		{
+			name:  "earlier_payment_arriving_late_withdraws_a_commission_now_outside_the_window",
+			given: givenAccountAndAffiliate(2000, 1),
+			setup: func(t *testing.T, f *fixture) {
+				must[*Subscription](t)(f.svc.RecordInvoicePaid(ctxb, invoicePaid(2, affX)))
+				must[*Subscription](t)(f.svc.RecordInvoicePaid(ctxb, invoicePaid(1, affX)))
+				must[*Sale](t)(f.svc.RecordRefund(ctxb, RecordRefund{ChargeID: "ch_2", PaymentIntentID: "pi_in_2", AmountRefundedTotal: 500,
+					Currency: "eur", OccurredAt: month(2).Add(time.Hour)}))
+				if s := sales(t, f)[saleIDOf("pi_in_2")]; !s.Earned || len(s.Reversals) != 1 {
+					t.Fatalf("invoice 2 before the first payment is known: %+v", s)
+				}
+			},
+			when: invoice(0),
+			check: func(t *testing.T, f *fixture) {
+				all := sales(t, f)
+				for n, want := range []bool{true, true, false} {
+					if s := all[saleIDOf(fmt.Sprintf("pi_in_%d", n))]; s.Earned != want {
+						t.Fatalf("invoice %d: %+v, want earned %v", n, s, want)
+					}
+				}
+				if s := all[saleIDOf("pi_in_2")]; s.Kind != SaleKindRenewal || s.Reversals != nil || s.Commission != 0 || s.AffiliateID != "" {
+					t.Fatalf("withdrawn commission left %+v", s)
+				}
+				wantTypes(t, f, SaleStream(saleIDOf("pi_in_1")), SaleReclassified{}.EventType())
+				wantTypes(t, f, SaleStream(saleIDOf("pi_in_2")), CommissionReversalAdjusted{}.EventType(), CommissionWithdrawn{}.EventType())
+			},
+		},
+		{
+			name:  "trial_invoice_of_zero_makes_no_sale_and_the_first_paid_invoice_is_the_sale",
+			given: givenAccountAndAffiliate(2000, 1),
+			setup: func(t *testing.T, f *fixture) {
+				trial := invoicePaid(0, affX)
+				trial.Amount, trial.PaymentIntentID = 0, ""
+				must[*Subscription](t)(f.svc.RecordInvoicePaid(ctxb, trial))
+				setupSub(t, f, affX, 1, 2)
+			},
+			when: invoice(3),
+			check: func(t *testing.T, f *fixture) {
+				all := sales(t, f)
+				if len(all) != 3 {
+					t.Fatalf("%d sales, want 3 (none for the trial)", len(all))
+				}
+				for n, want := range map[int]struct {
+					kind   SaleKind
+					earned bool
+				}{1: {SaleKindSale, true}, 2: {SaleKindRenewal, true}, 3: {SaleKindRenewal, false}} {
+					if s := all[saleIDOf(fmt.Sprintf("pi_in_%d", n))]; s.Kind != want.kind || s.Earned != want.earned {
+						t.Fatalf("invoice %d: %+v, want %+v", n, s, want)
+					}
+				}
+			},
+		},
+		{
+			name:  "window_from_a_payment_on_january_31_ends_on_the_last_day_of_february",
+			given: givenAccountAndAffiliate(2000, 1),
+			setup: func(t *testing.T, f *fixture) {
+				for n, at := range []time.Time{
+					time.Date(2026, 1, 31, 10, 0, 0, 0, time.UTC),
+					time.Date(2026, 2, 28, 10, 0, 0, 0, time.UTC),
+				} {
+					cmd := invoicePaid(n, affX)
+					cmd.PeriodStart, cmd.PeriodEnd, cmd.OccurredAt = at, at.AddDate(0, 0, 28), at
+					must[*Subscription](t)(f.svc.RecordInvoicePaid(ctxb, cmd))
+				}
+			},
+			when: func(f *fixture) error {
+				// Go's AddDate gives March 3; the clamped month ends on
+				// February 28 at 10:00.
+				cmd := invoicePaid(2, affX)
+				at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+				cmd.PeriodStart, cmd.PeriodEnd, cmd.OccurredAt = at, at.AddDate(0, 1, 0), at
+				_, _, err := f.svc.RecordInvoicePaid(ctxb, cmd)
+				return err
+			},
+			check: func(t *testing.T, f *fixture) {
+				all := sales(t, f)
+				for n, want := range []bool{true, true, false} {
+					if s := all[saleIDOf(fmt.Sprintf("pi_in_%d", n))]; s.Earned != want {
+						t.Fatalf("invoice %d: %+v, want earned %v", n, s, want)
 					}
 				}
 			},

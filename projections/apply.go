@@ -160,8 +160,12 @@ func (w *writer) apply(e domain.Event) error {
 	// Sales, commissions and affiliates.
 	case domain.SaleRecorded:
 		w.saleRecorded(e)
+	case domain.SaleReclassified:
+		return w.saleReclassified(e)
 	case domain.CommissionEarned:
 		return w.commissionEarned(e)
+	case domain.CommissionWithdrawn:
+		return w.sales.remove(w.txn, e.SaleID)
 	case domain.CommissionApproved:
 		return w.commissionApproved(e)
 	case domain.CommissionReversed:

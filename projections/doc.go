@@ -28,14 +28,17 @@
 //     password hash and the Stripe customer id are not projected at all.
 //   - Affiliate report rows are stored one per sale, renewal or reversal
 //     (from CommissionEarned, CommissionReversed and
-//     CommissionReversalAdjusted), ordered by affiliate and time. They hold
+//     CommissionReversalAdjusted; SaleReclassified turns a sale row into a
+//     renewal, CommissionWithdrawn removes one), ordered by affiliate and
+//     time. They hold
 //     no customer data. The commission status is computed at query time from
 //     the View's clock: reversed for reversal rows and for sales reversed in
 //     full, approved once CommissionApproved was recorded or the hold has
 //     passed since occurred_at, pending before; so a report never waits for
-//     the approval job.
-//   - Monthly summaries per affiliate, month and currency are maintained on
-//     apply (as deltas gathered per batch); a summary over [from, to) reads
+//     the approval job, and says what the Sale aggregate says at the same
+//     instant (domain.Sale.CommissionStatusAt).
+//   - Monthly summaries per affiliate, month and currency (one for every
+//     month and currency with rows) are maintained on apply (as deltas gathered per batch); a summary over [from, to) reads
 //     whole months from them and sums the rows of months cut by from or to.
 //   - Statistics are counters (sign-ups per day, payments per day, product
 //     and currency, subscriptions per plan and status, subscriptions

@@ -41,7 +41,7 @@ func projectedEvents() map[string]bool {
 		domain.SubscriptionCancellationRequested{}, domain.SubscriptionReactivated{}, domain.SubscriptionCanceled{},
 		domain.SubscriptionEnded{}, domain.SubscriptionStripeLinked{},
 		domain.SaleRecorded{}, domain.CommissionEarned{}, domain.CommissionApproved{}, domain.CommissionReversed{},
-		domain.CommissionReversalAdjusted{},
+		domain.CommissionReversalAdjusted{}, domain.SaleReclassified{}, domain.CommissionWithdrawn{},
 		domain.AffiliateRegistered{}, domain.AffiliateErased{},
 		domain.SessionStarted{}, domain.SessionTouched{}, domain.SessionEnded{},
 		domain.StripeIntentRecorded{}, domain.StripeIntentFailed{}, domain.StripeIntentCompleted{},

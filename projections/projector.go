@@ -60,7 +60,8 @@ type Config struct {
 	// query time; time.Now by default.
 	Now func() time.Time
 	// CommissionHold is the wait after a sale before its commission counts
-	// as approved (--commission-hold); DefaultCommissionHold when zero.
+	// as approved (--commission-hold); DefaultCommissionHold when zero; a
+	// negative value means no wait, as in the domain's Config.
 	CommissionHold time.Duration
 	// Observe, when set, is called with every event of the global order,
 	// in order, before the batch holding it is decoded: the key ring's
@@ -126,8 +127,11 @@ func New(cfg Config) (*Projector, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	if p.hold == 0 {
+	switch {
+	case p.hold == 0:
 		p.hold = DefaultCommissionHold
+	case p.hold < 0:
+		p.hold = 0
 	}
 	if p.logger == nil {
 		p.logger = slog.Default()

@@ -107,11 +107,35 @@ func (w *writer) saleRecorded(e domain.SaleRecorded) {
 	if e.SaleID == "" {
 		return
 	}
-	kind := counterSales
-	if e.Kind == domain.SaleKindRenewal {
-		kind = counterRenewals
+	w.count(counterKey{kind: saleKindCounter(e.Kind), day: dayOf(e.OccurredAt), a: e.ProductID, b: e.Currency}, 1, e.Amount)
+}
+
+// saleKindCounter returns the statistics counter of a sale kind.
+func saleKindCounter(k domain.SaleKind) counterKind {
+	if k == domain.SaleKindRenewal {
+		return counterRenewals
 	}
-	w.count(counterKey{kind: kind, day: dayOf(e.OccurredAt), a: e.ProductID, b: e.Currency}, 1, e.Amount)
+	return counterSales
+}
+
+// saleReclassified moves a sale between the sales and renewals counters
+// and changes its report row's kind (the summary counts both alike).
+func (w *writer) saleReclassified(e domain.SaleReclassified) error {
+	if e.SaleID == "" {
+		return nil
+	}
+	day := dayOf(e.OccurredAt)
+	w.count(counterKey{kind: saleKindCounter(e.From), day: day, a: e.ProductID, b: e.Currency}, -1, -e.Amount)
+	w.count(counterKey{kind: saleKindCounter(e.Kind), day: day, a: e.ProductID, b: e.Currency}, 1, e.Amount)
+	r, err := w.sales.get(w.txn, e.SaleID)
+	if err != nil || r == nil {
+		return err
+	}
+	r.Kind = RowSale
+	if e.Kind == domain.SaleKindRenewal {
+		r.Kind = RowRenewal
+	}
+	return nil
 }
 
 func (w *writer) commissionEarned(e domain.CommissionEarned) error {

@@ -54,9 +54,11 @@ func (k summaryKey) bytes() []byte {
 	return append(b, k.currency...)
 }
 
-// summaryDelta is a change of (or the whole of) a month's figures.
+// summaryDelta is a change of (or the whole of) a month's figures. rows
+// counts the report rows of every kind, so that a month whose only rows
+// carry no commission (a reversal at a rate of 0) keeps its summary row.
 type summaryDelta struct {
-	sales, gross, commission, reversed int64
+	sales, gross, commission, reversed, rows int64
 }
 
 // summaryRow is a stored monthly summary, maintained by apply.
@@ -77,6 +79,7 @@ func (w *writer) summarize(r *saleRow, sign int64) {
 }
 
 func (d *summaryDelta) add(r *saleRow, sign int64) {
+	d.rows += sign
 	if r.Kind == RowReversal {
 		d.reversed -= sign * r.Commission
 		return
@@ -103,6 +106,7 @@ func (w *writer) flushSummaries() error {
 			row.gross += old.gross
 			row.commission += old.commission
 			row.reversed += old.reversed
+			row.rows += old.rows
 		}
 		if row.summaryDelta == (summaryDelta{}) {
 			row = nil

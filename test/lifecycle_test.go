@@ -51,10 +51,11 @@ import (
 //     paid Checkout Session of another system on the same Stripe account
 //     (no metadata of ours).
 //
-// Every time is far from the boundaries that the domain's known divergence
-// (issue 9) could move: no trial, no day after the 28th, and the first
-// invoice is paid 10 s after its period starts while renewals are paid an
-// hour after theirs.
+// The first invoice is paid 10 s after its period starts while renewals
+// are paid an hour after theirs, so the window (which runs from the first
+// payment's paid time, API.md) closes 50 minutes before the 10 June
+// renewal is paid. Trials, month ends and late first payments are covered
+// by the domain's tests and the projections' oracle (projections/oracle_test.go).
 func TestLifecycles(t *testing.T) {
 	v := newValidator(t)
 	tmpl := loadStripeTemplates(t)

@@ -18,9 +18,9 @@
 // get ID(1)..ID(a) and the accounts the ids after those, whatever the order;
 // every other id is derived from a Stripe id by the domain.
 //
-// The domain's own order test (domain/order_test.go) keeps an in-package
-// copy of the fact generator, because the domain package's internal tests
-// cannot import this package (it imports domain).
+// The domain's own order test (domain/order_test.go) uses this package
+// too, from the external test package domain_test (domain/export_test.go
+// lends it what it needs of the package's insides).
 package domaintest
 
 import (
@@ -28,8 +28,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"pgregory.net/rapid"
 
 	"github.com/aseptsoft/subledger/domain"
 )
@@ -95,10 +93,20 @@ type Lifecycle struct {
 	Affiliates []domain.RegisterAffiliate
 	// Accounts are registered next: account i gets ID(len(Affiliates)+i+1).
 	Accounts []domain.RegisterAccount
+	// Resignups are sign-ups during the lifecycle (SignUp actions) with
+	// the e-mail address of an account erased before: re-signup i gets
+	// ID(len(Affiliates)+len(Accounts)+i+1).
+	Resignups []domain.RegisterAccount
 	// Facts are the Stripe facts, in the order they were drawn.
 	Facts []Fact
 	// Actions are the customers' commands, in time order.
 	Actions []Action
+}
+
+// Registrations returns the sign-ups of the accounts of AccountIDs, in
+// the same order: the accounts, then the re-signups.
+func (lc Lifecycle) Registrations() []domain.RegisterAccount {
+	return append(slices.Clip(lc.Accounts), lc.Resignups...)
 }
 
 // AffiliateIDs returns the ids of the lifecycle's affiliates.
@@ -110,9 +118,10 @@ func (lc Lifecycle) AffiliateIDs() []string {
 	return out
 }
 
-// AccountIDs returns the ids of the lifecycle's accounts.
+// AccountIDs returns the ids of the lifecycle's accounts, the re-signups'
+// last.
 func (lc Lifecycle) AccountIDs() []string {
-	out := make([]string, len(lc.Accounts))
+	out := make([]string, len(lc.Accounts)+len(lc.Resignups))
 	for i := range out {
 		out[i] = ID(len(lc.Affiliates) + i + 1)
 	}
@@ -163,208 +172,4 @@ func (lc Lifecycle) StripeSubscriptions() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// Lifecycles returns a generator of lifecycles within limits.
-func Lifecycles(limits Limits) *rapid.Generator[Lifecycle] {
-	limits = limits.withDefaults()
-	return rapid.Custom(func(t *rapid.T) Lifecycle {
-		g := &gen{t: t, limits: limits}
-		return g.lifecycle()
-	})
-}
-
-// gen draws one lifecycle.
-type gen struct {
-	t      *rapid.T
-	limits Limits
-	lc     Lifecycle
-}
-
-func (g *gen) hours(label string, maxHours int) time.Duration {
-	return time.Duration(rapid.IntRange(0, maxHours).Draw(g.t, label)) * time.Hour
-}
-
-func (g *gen) add(f Fact) { g.lc.Facts = append(g.lc.Facts, f) }
-
-func (g *gen) lifecycle() Lifecycle {
-	t := g.t
-	nAff := rapid.IntRange(1, g.limits.Affiliates).Draw(t, "affiliates")
-	for i := range nAff {
-		g.lc.Affiliates = append(g.lc.Affiliates, domain.RegisterAffiliate{Name: fmt.Sprintf("Partner %d", i), Email: fmt.Sprintf("p%d@example.com", i),
-			CommissionRateBps: rapid.IntRange(0, 5000).Draw(t, "rate"), RecurringMonths: rapid.IntRange(0, 4).Draw(t, "months")})
-	}
-	affiliate := func() string {
-		switch i := rapid.IntRange(-1, nAff).Draw(t, "affiliate"); {
-		case i < 0:
-			return ""
-		case i == nAff:
-			return UnknownAffiliate
-		default:
-			return ID(i + 1)
-		}
-	}
-	nAcc := rapid.IntRange(1, g.limits.Accounts).Draw(t, "accounts")
-	var actions []Action
-	for a := range nAcc {
-		acc := ID(nAff + a + 1)
-		g.lc.Accounts = append(g.lc.Accounts, domain.RegisterAccount{Name: fmt.Sprintf("Customer %d", a),
-			Company: rapid.SampledFrom([]string{"", "Acme Ltd"}).Draw(t, "company"), Email: fmt.Sprintf("c%d@example.com", a),
-			Password: Password, MarketingConsent: rapid.Bool().Draw(t, "marketing_consent")})
-		for k := range rapid.IntRange(0, g.limits.Licenses).Draw(t, "licenses") {
-			g.license(acc, affiliate(), fmt.Sprintf("pi_L%d_%d", a, k), Base.Add(g.hours("license_at", 24*40)))
-		}
-		var accActions []Action
-		for k := range rapid.IntRange(0, g.limits.Subscriptions).Draw(t, "subscriptions") {
-			accActions = append(accActions, g.subscription(acc, affiliate(), fmt.Sprintf("sub_%d_%d", a, k), Base.Add(g.hours("sub_at", 24*40)))...)
-		}
-		if rapid.IntRange(0, 5).Draw(t, "close") == 5 {
-			accActions = append(accActions, Action{Kind: CloseAccount, At: Base.Add(g.hours("close_at", 24*240)), AccountID: acc})
-		}
-		if rapid.IntRange(0, 3).Draw(t, "erase") == 3 {
-			// A customer acts no more once erased.
-			at := Base.Add(g.hours("erase_at", 24*300))
-			accActions = slices.DeleteFunc(accActions, func(a Action) bool { return !a.At.Before(at) })
-			accActions = append(accActions, Action{Kind: RequestErasure, At: at, AccountID: acc})
-		}
-		actions = append(actions, accActions...)
-	}
-	slices.SortStableFunc(actions, func(a, b Action) int { return a.At.Compare(b.At) })
-	g.lc.Actions = actions
-	return g.lc
-}
-
-func (g *gen) license(acc, aff, pi string, at time.Time) {
-	t := g.t
-	amount := rapid.Int64Range(1, 100_000).Draw(t, "license_amount")
-	g.add(Fact{At: at, Label: "checkout.session.completed " + pi, AccountID: acc, Command: domain.RecordCheckoutPaid{
-		SessionID: "cs_" + pi, PaymentIntentID: pi, AccountID: acc, ProductID: "prod_app",
-		Quantity: rapid.IntRange(1, 5).Draw(t, "quantity"), AffiliateID: aff, Amount: amount, Currency: "eur", OccurredAt: at}})
-	g.reversals(acc, pi, amount, at)
-}
-
-// reversals adds refunds (increasing cumulative totals of one charge) and
-// possibly a dispute of a payment.
-func (g *gen) reversals(acc, pi string, amount int64, at time.Time) {
-	t := g.t
-	var total int64
-	when := at
-	for range rapid.IntRange(0, 3).Draw(t, "refunds") {
-		if total >= amount {
-			break
-		}
-		total += rapid.Int64Range(1, amount-total).Draw(t, "refund")
-		when = when.Add(time.Hour + g.hours("refund_after", 24*20))
-		r := domain.RecordRefund{ChargeID: "ch_" + pi, PaymentIntentID: pi, AmountRefundedTotal: total, Currency: "eur", OccurredAt: when}
-		g.add(Fact{At: when, Label: fmt.Sprintf("charge.refunded %s %d", pi, total), AccountID: acc, Command: r})
-		if rapid.IntRange(0, 4).Draw(t, "refund_reported_again") == 4 {
-			// Another event (an update of the refund) reports the same
-			// total later; the refund counts once, at its first time.
-			again := r
-			again.OccurredAt = when.Add(time.Minute + g.hours("reported_again_after", 48))
-			g.add(Fact{At: again.OccurredAt, Label: fmt.Sprintf("charge.refunded %s %d again", pi, total), AccountID: acc, Command: again})
-		}
-	}
-	if rapid.IntRange(0, 3).Draw(t, "dispute") != 3 {
-		return
-	}
-	opened := at.Add(time.Hour + g.hours("dispute_after", 24*30))
-	d := domain.RecordDispute{DisputeID: "dp_" + pi, PaymentIntentID: pi, Amount: rapid.Int64Range(1, amount).Draw(t, "dispute_amount"),
-		Currency: "eur", Status: rapid.SampledFrom([]string{"needs_response", "warning_needs_response"}).Draw(t, "dispute_status"), OpenedAt: opened}
-	g.add(Fact{At: opened, Label: "charge.dispute.created " + pi, AccountID: acc, Command: d})
-	if rapid.Bool().Draw(t, "dispute_closed") {
-		c := d
-		c.Closed, c.Status = true, rapid.SampledFrom([]string{domain.DisputeWon, domain.DisputeLost, domain.DisputeWarningClosed}).Draw(t, "dispute_outcome")
-		closed := opened.Add(24*time.Hour + g.hours("dispute_closed_after", 24*60))
-		g.add(Fact{At: closed, Label: "charge.dispute.closed " + pi, AccountID: acc, Command: c})
-	}
-}
-
-// subscription adds the facts of one subscription and returns the
-// customer's actions on it.
-func (g *gen) subscription(acc, aff, stripeID string, start time.Time) []Action {
-	t := g.t
-	plans := []struct {
-		id     string
-		amount int64
-	}{{"plan_pro", 1000}, {"plan_team", 3000}}
-	n := rapid.IntRange(1, g.limits.Invoices).Draw(t, "invoices")
-	changeAt := rapid.IntRange(1, g.limits.Invoices+2).Draw(t, "plan_change_at") // > n: no change
-	trial := rapid.IntRange(0, 4).Draw(t, "trial") == 4
-	period := func(i int) time.Time { return start.AddDate(0, i, 0) }
-	planAt := func(i int) int {
-		if i >= changeAt {
-			return 1
-		}
-		return 0
-	}
-	add := func(at time.Time, label string, cmd any) {
-		g.add(Fact{At: at, Label: label, AccountID: acc, StripeSubscriptionID: stripeID, Command: cmd})
-	}
-	snap := func(change, status string, at time.Time, i int, cancel bool) {
-		p := plans[planAt(i)]
-		c := domain.RecordSubscriptionChange{SubscriptionID: stripeID, Change: change, Status: status, AccountID: acc, ProductID: p.id,
-			AffiliateID: aff, Amount: p.amount, Currency: "eur", CancelAtPeriodEnd: cancel, CurrentPeriodEnd: period(i + 1), StartedAt: start, OccurredAt: at}
-		if change == domain.StripeChangeDeleted {
-			c.EndedAt = at
-		}
-		add(at, fmt.Sprintf("customer.subscription.%s %s %s cancel=%t", change, stripeID, status, cancel), c)
-	}
-	if rapid.IntRange(0, 4).Draw(t, "checkout") != 0 {
-		add(start, "checkout.session.completed "+stripeID, domain.RecordSubscriptionCheckout{SessionID: "cs_" + stripeID, SubscriptionID: stripeID,
-			AccountID: acc, ProductID: plans[0].id, AffiliateID: aff, Amount: plans[0].amount, Currency: "eur", OccurredAt: start})
-	}
-	snap(domain.StripeChangeCreated, "active", start, 0, false)
-	lastPaid := -1
-	for i := range n {
-		ps := period(i)
-		if i == changeAt {
-			snap(domain.StripeChangeUpdated, "active", ps.Add(-24*time.Hour), i-1, false)
-		}
-		paidAt := ps.Add(time.Minute)
-		if i > 0 && rapid.IntRange(0, 3).Draw(t, "fails") == 3 {
-			inv := fmt.Sprintf("in_%s_%d", stripeID, i)
-			add(ps.Add(time.Minute), "invoice.payment_failed "+inv,
-				domain.RecordInvoicePaymentFailed{InvoiceID: inv, SubscriptionID: stripeID, OccurredAt: ps.Add(time.Minute)})
-			if i == n-1 && rapid.Bool().Draw(t, "stays_unpaid") {
-				snap(domain.StripeChangeUpdated, "past_due", ps.Add(time.Minute), i-1, false)
-				break
-			}
-			paidAt = ps.Add(48 * time.Hour)
-		}
-		p := plans[planAt(i)]
-		reason, amount, pi := domain.BillingReasonCycle, p.amount, fmt.Sprintf("pi_%s_%d", stripeID, i)
-		if i == 0 {
-			reason = domain.BillingReasonCreate
-			if trial {
-				amount, pi = 0, ""
-			}
-		}
-		inv := domain.RecordInvoicePaid{InvoiceID: fmt.Sprintf("in_%s_%d", stripeID, i), SubscriptionID: stripeID, PaymentIntentID: pi,
-			BillingReason: reason, AccountID: acc, ProductID: p.id, AffiliateID: aff, Amount: amount, Currency: "eur",
-			PeriodStart: ps, PeriodEnd: period(i + 1), OccurredAt: paidAt}
-		add(paidAt, "invoice.paid "+inv.InvoiceID, inv)
-		if amount > 0 && rapid.IntRange(0, 4).Draw(t, "invoice_reversals") == 4 {
-			g.reversals(acc, pi, amount, paidAt)
-		}
-		lastPaid = i
-	}
-	if lastPaid >= 0 && rapid.Bool().Draw(t, "cancel_at_period_end") {
-		at := period(lastPaid).Add(time.Hour + g.hours("cancel_after", 24*20))
-		snap(domain.StripeChangeUpdated, "active", at, lastPaid, true)
-		if rapid.Bool().Draw(t, "reactivated") {
-			snap(domain.StripeChangeUpdated, "active", at.Add(time.Hour+g.hours("reactivate_after", 24*5)), lastPaid, false)
-		} else if rapid.Bool().Draw(t, "ended") {
-			snap(domain.StripeChangeDeleted, "canceled", period(lastPaid+1), lastPaid, true)
-		}
-	}
-	// The customer's own requests, at times from before the subscription
-	// is known to after its last period.
-	var out []Action
-	for range rapid.IntRange(0, 2).Draw(t, "customer_actions") {
-		kind := rapid.SampledFrom([]ActionKind{CancelAtPeriodEnd, CancelNow, Reactivate}).Draw(t, "customer_action")
-		at := start.Add(-24*time.Hour + g.hours("customer_action_at", 24*32*(n+1)))
-		out = append(out, Action{Kind: kind, At: at, AccountID: acc, StripeSubscriptionID: stripeID})
-	}
-	return out
 }

@@ -20,17 +20,31 @@ type Fact struct {
 	// StripeSubscriptionID is set for facts about a subscription (they
 	// land on its stream): its checkout, snapshots and invoices.
 	StripeSubscriptionID string
+	// EventID and Type are the Stripe event's id and type: each fact is one
+	// event, and a redelivery is the same fact again.
+	EventID, Type string
 	// Command is one of domain.RecordCheckoutPaid,
 	// RecordSubscriptionCheckout, RecordSubscriptionChange,
 	// RecordInvoicePaid, RecordInvoicePaymentFailed, RecordRefund and
-	// RecordDispute.
+	// RecordDispute; nil for an event that changes nothing but its receipt
+	// (an unpaid checkout, a failed asynchronous payment).
 	Command any
 }
 
-// Apply hands the fact to s.
+// Apply hands the fact to s, then records the event's receipt, as the
+// Stripe applier does.
 func (f Fact) Apply(ctx context.Context, s *domain.Service) error {
+	if err := f.apply(ctx, s); err != nil {
+		return err
+	}
+	_, _, err := s.RecordStripeEvent(ctx, domain.RecordStripeEvent{EventID: f.EventID, Type: f.Type, CreatedAt: f.At})
+	return err
+}
+
+func (f Fact) apply(ctx context.Context, s *domain.Service) error {
 	var err error
 	switch c := f.Command.(type) {
+	case nil:
 	case domain.RecordCheckoutPaid:
 		_, _, err = s.RecordCheckoutPaid(ctx, c)
 	case domain.RecordSubscriptionCheckout:
@@ -64,6 +78,8 @@ const (
 	Reactivate        ActionKind = "reactivate"
 	CloseAccount      ActionKind = "close_account"
 	RequestErasure    ActionKind = "request_erasure"
+	// SignUp registers Action.SignUp as the account Action.AccountID.
+	SignUp ActionKind = "sign_up"
 )
 
 // Action is a customer's command at a time of the Service's clock.
@@ -86,6 +102,8 @@ type Action struct {
 	// StripeSubscriptionID names the subscription of a subscription
 	// command.
 	StripeSubscriptionID string
+	// SignUp is the sign-up of a SignUp action.
+	SignUp domain.RegisterAccount
 }
 
 // Apply runs the command on s (whose clock the caller has set to a.At).
@@ -100,6 +118,11 @@ func (a Action) Apply(ctx context.Context, s *domain.Service) error {
 		_, _, err = s.CloseAccount(ctx, domain.CloseAccount{AccountID: a.AccountID})
 	case RequestErasure:
 		_, _, err = s.RequestErasure(ctx, domain.RequestErasure{AccountID: a.AccountID})
+	case SignUp:
+		var acc *domain.Account
+		if acc, _, err = s.RegisterAccount(ctx, a.SignUp); err == nil && acc.ID != a.AccountID {
+			return fmt.Errorf("domaintest: the sign-up got id %s, want %s: the Service must use domaintest.NewIDs and no other id may be handed out", acc.ID, a.AccountID)
+		}
 	default:
 		return fmt.Errorf("domaintest: unknown action %q", a.Kind)
 	}
