@@ -115,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Info("erasure fence applied", "file", fence.Path(), "fenced", fenced.Fenced, "forgotten_again", fenced.Reforgotten,
 			"erased_again", fenced.Erased, "copied_from_ledger", fenced.Added)
 	}
-	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, CommissionHold: cfg.CommissionHold, Logger: logger})
+	proj, err := projections.New(projections.Config{Decoder: st.repo, Observe: st.ring.Observe, CommissionHold: cfg.commissionHold(), Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,16 @@ func (c *config) fenceFlag(fs flagSetter) {
 	fs.StringVar(&c.ErasureFence, "erasure-fence", "", "file outside the data directory that every erasure is also appended and fsynced to (subject ids, times, key fingerprints), re-applied at start so that a restored backup cannot bring an erased person back")
 }
 
+// commissionHold returns --commission-hold for the domain's and the
+// projector's Config, where 0 takes their default of 720 h and a negative
+// value means none: a hold of 0 asked for here means none.
+func (c *config) commissionHold() time.Duration {
+	if c.CommissionHold == 0 {
+		return -1
+	}
+	return c.CommissionHold
+}
+
 func (c *config) masterKeyFile() string {
 	if c.MasterKeyFile != "" {
 		return c.MasterKeyFile
@@ -216,7 +226,7 @@ func (s *stack) serviceOn(store domain.Store, cfg config, signing ed25519.Privat
 		LicenseSigningKey: signing,
 		Passwords:         passwords,
 		ErasureGrace:      cfg.ErasureGrace,
-		CommissionHold:    cfg.CommissionHold,
+		CommissionHold:    cfg.commissionHold(),
 		Now:               cfg.now,
 		Pseudonyms:        repository.Pseudonyms{Ring: s.ring},
 	})
