@@ -83,5 +83,11 @@ func EventTypes() []Event {
 		StripeIntentRecorded{},
 		StripeIntentFailed{},
 		StripeIntentCompleted{},
+
+		PortalLinkIssued{},
+		PortalLinkSpent{},
+		AffiliateSessionStarted{},
+		AffiliateSessionTouched{},
+		AffiliateSessionEnded{},
 	}
 }
