@@ -214,11 +214,11 @@ func (p *Portal) after(w http.ResponseWriter, r *http.Request, s *session, res *
 		http.Redirect(w, r, "/portal/account?done="+done, http.StatusSeeOther)
 		return
 	}
-	if res.status == http.StatusUnauthorized {
+	pr := res.problem()
+	if pr.Status == http.StatusUnauthorized && pr.Code == "unauthenticated" {
 		p.ended(w, r)
 		return
 	}
-	pr := res.problem()
 	if pr.Status == http.StatusNotFound || pr.Status >= 500 && pr.Code != "stripe_unavailable" {
 		p.fail(w, r, pr)
 		return
