@@ -54,6 +54,8 @@ type affiliateData struct {
 	// Links, built from url.Values (html/template would escape a query
 	// given to it in pieces).
 	SummaryCSV, SalesCSV, FirstPage, NextPage template.URL
+	// SummaryRows and SalesRows are the tables' rows (see tables.go).
+	SummaryRows, SalesRows template.HTML
 }
 
 func (affiliateData) title() string { return "Your reports" }
@@ -103,6 +105,7 @@ func (p *Portal) affiliatePage(w http.ResponseWriter, r *http.Request, s *sessio
 		p.fail(w, r, pr)
 		return
 	}
+	res.release()
 	var sum struct {
 		Data []summaryRow `json:"data"`
 	}
@@ -120,7 +123,9 @@ func (p *Portal) affiliatePage(w http.ResponseWriter, r *http.Request, s *sessio
 		p.fail(w, r, res.problem())
 		return
 	}
+	res.release()
 	d.Summary = sum.Data
+	d.SummaryRows = summaryRowsHTML(sum.Data)
 	from, _ := time.Parse(time.DateOnly, d.From)
 	to, _ := time.Parse(time.DateOnly, d.To)
 	d.Chart = chart(sum.Data, from, to)
@@ -143,7 +148,9 @@ func (p *Portal) affiliatePage(w http.ResponseWriter, r *http.Request, s *sessio
 		p.fail(w, r, pr)
 		return
 	}
+	res.release()
 	d.Sales, d.NextCursor = sales.Data, sales.NextCursor
+	d.SalesRows = salesRowsHTML(sales.Data)
 	if d.NextCursor != "" {
 		next := url.Values{"from": {d.From}, "to": {d.To}, "cursor": {d.NextCursor}}
 		d.NextPage = template.URL(base + "?" + next.Encode())

@@ -12,7 +12,7 @@ import (
 type apiResult struct {
 	status int
 	header http.Header
-	body   bytes.Buffer
+	body   *bytes.Buffer
 }
 
 func (a *apiResult) Header() http.Header { return a.header }
@@ -27,6 +27,14 @@ func (a *apiResult) Write(b []byte) (int, error) {
 func (a *apiResult) WriteHeader(code int) {
 	if a.status == 0 {
 		a.status = code
+	}
+}
+
+// release gives the body's buffer back; the result is not read after.
+func (a *apiResult) release() {
+	if a.body != nil {
+		putBuffer(a.body)
+		a.body = nil
 	}
 }
 
@@ -66,13 +74,13 @@ func (p *Portal) call(r *http.Request, token, method, target string, body any) *
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return &apiResult{status: http.StatusInternalServerError, header: http.Header{}}
+			return &apiResult{status: http.StatusInternalServerError, header: http.Header{}, body: &bytes.Buffer{}}
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(r.Context(), method, target, rd)
 	if err != nil {
-		return &apiResult{status: http.StatusInternalServerError, header: http.Header{}}
+		return &apiResult{status: http.StatusInternalServerError, header: http.Header{}, body: &bytes.Buffer{}}
 	}
 	req.RemoteAddr, req.Host, req.TLS = r.RemoteAddr, r.Host, r.TLS
 	req.Header.Set("X-Request-Id", requestID(r))
@@ -82,7 +90,7 @@ func (p *Portal) call(r *http.Request, token, method, target string, body any) *
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res := &apiResult{header: http.Header{}}
+	res := &apiResult{header: http.Header{}, body: getBuffer()}
 	p.api.ServeHTTP(res, req)
 	if res.status == 0 {
 		res.status = http.StatusOK
@@ -130,7 +138,7 @@ func (rw *relayWriter) WriteHeader(code int) {
 		return
 	}
 	if code >= 300 {
-		rw.failed = &apiResult{status: code, header: rw.header}
+		rw.failed = &apiResult{status: code, header: rw.header, body: &bytes.Buffer{}}
 		return
 	}
 	rw.started = true

@@ -43,6 +43,8 @@ type env struct {
 	clock *clock
 	logs  *syncBuffer
 	mail  *mailbox
+	// handler is what the server serves (the portal in front of the API).
+	handler http.Handler
 }
 
 type clock struct {
@@ -166,7 +168,8 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(portal.Mount(srv, p))
+	handler := portal.Mount(srv, p)
+	hs := httptest.NewServer(handler)
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
@@ -176,7 +179,7 @@ func newEnv(t testing.TB) *env {
 		store.Close()
 	})
 	<-proj.Ready()
-	return &env{t: t, url: hs.URL, svc: svc, proj: proj, clock: clk, logs: logs, mail: mb}
+	return &env{t: t, url: hs.URL, svc: svc, proj: proj, clock: clk, logs: logs, mail: mb, handler: handler}
 }
 
 // apiDo calls the REST API as the store.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,8 +73,9 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	if rd, ok := data.(redirectData); ok {
 		pg.Refresh = rd.To
 	}
-	var buf bytes.Buffer
-	if err := p.pages.sets[name].Execute(&buf, pg); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := p.pages.sets[name].Execute(buf, pg); err != nil {
 		p.log.Error("rendering a portal page failed", "request_id", requestID(r), "page", name, "error", err.Error())
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -81,6 +83,19 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// buffers keeps page and API answer buffers between requests, so that a
+// page does not grow a new one each time.
+var buffers = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 64<<10)) }}
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 {
+		b.Reset()
+		buffers.Put(b)
+	}
 }
 
 // readSessionFrom is the session the page is for: being set in this
