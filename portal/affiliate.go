@@ -47,6 +47,7 @@ type affiliateData struct {
 	Problem    string
 	Summary    []summaryRow
 	Chart      template.HTML
+	Legend     []legendItem
 	Sales      []salesRow
 	NextCursor string
 	Paged      bool // showing a page after the first
@@ -128,7 +129,7 @@ func (p *Portal) affiliatePage(w http.ResponseWriter, r *http.Request, s *sessio
 	d.SummaryRows = summaryRowsHTML(sum.Data)
 	from, _ := time.Parse(time.DateOnly, d.From)
 	to, _ := time.Parse(time.DateOnly, d.To)
-	d.Chart = chart(sum.Data, from, to)
+	d.Chart, d.Legend = chart(sum.Data, from, to)
 
 	page := url.Values{"from": {d.From}, "to": {d.To}, "limit": {itoa(PageSize)}}
 	if c := q.Get("cursor"); c != "" {

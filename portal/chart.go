@@ -23,10 +23,10 @@ const (
 // attributes only, which the CSP allows). Every bar carries its period,
 // currency and amount (data-*) and a <title>, and the table beside it
 // holds the same figures. Months in [from, to) without a row draw no bar.
-func chart(rows []summaryRow, from, to time.Time) template.HTML {
+func chart(rows []summaryRow, from, to time.Time) (template.HTML, []legendItem) {
 	months := monthsBetween(from, to)
 	if len(months) == 0 || len(months) > 61 {
-		return ""
+		return "", nil
 	}
 	var currencies []string
 	values := map[string]map[string]int64{}
@@ -82,8 +82,15 @@ func chart(rows []summaryRow, from, to time.Time) template.HTML {
 		}
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
+	legend := make([]legendItem, len(currencies))
+	for j, cur := range currencies {
+		legend[j] = legendItem{Currency: strings.ToUpper(cur), Class: "sw" + strconv.Itoa(j%len(palette))}
+	}
+	return template.HTML(b.String()), legend
 }
+
+// legendItem names a series of the chart and its colour's class.
+type legendItem struct{ Currency, Class string }
 
 var palette = []string{"#1f77b4", "#d95f02", "#1b9e77", "#7570b3"}
 

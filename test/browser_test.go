@@ -249,4 +249,3 @@ func (b *tab) shot(name string) {
 		b.t.Fatal(err)
 	}
 }
-
