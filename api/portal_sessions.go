@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,7 +58,13 @@ func (s *Server) createPortalSession(c echo.Context) error {
 	if req.ReturnURL != nil && *req.ReturnURL != "" {
 		u += "&return_url=" + url.QueryEscape(*req.ReturnURL)
 	}
-	return c.JSON(http.StatusCreated, portalSessionJSON{URL: u, ExpiresAt: link.ExpiresAt.UTC()})
+	// Not HTML-escaped: the link is meant to be copied as it stands (a
+	// \u0026 in place of & would not survive that).
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	c.Response().WriteHeader(http.StatusCreated)
+	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
+	return enc.Encode(portalSessionJSON{URL: u, ExpiresAt: link.ExpiresAt.UTC()})
 }
 
 // ValidReturnURL accepts an absolute http or https URL of at most 2048

@@ -20,6 +20,9 @@ func portalToken(t *testing.T, e *env, accountID string) string {
 	if r.status != http.StatusCreated {
 		t.Fatalf("portal session: %d %s", r.status, r.body)
 	}
+	if strings.Contains(string(r.body), `\u0026`) {
+		t.Fatalf("the link is HTML-escaped, so it cannot be copied: %s", r.body)
+	}
 	u, err := url.Parse(r.json(t)["url"].(string))
 	if err != nil || u.Path != "/portal/link" || u.Query().Get("return_url") != "https://store.example/account" {
 		t.Fatalf("url %v: %v", u, err)
