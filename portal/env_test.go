@@ -98,6 +98,12 @@ func (m *mailbox) Send(_ context.Context, to, subject, body string) error {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, api.SignInLimit{PerClient: 1e6, ClientBurst: 1e6, PerEmail: 1e6, EmailBurst: 1e6})
+}
+
+// newEnvWith is newEnv with the API's sign-in limits (zero: its defaults).
+func newEnvWith(t testing.TB, limits api.SignInLimit) *env {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
@@ -159,7 +165,7 @@ func newEnv(t testing.TB) *env {
 		ShredAffiliate: func(ctx context.Context, id string) error { return repository.ShredAffiliate(ctx, ring, id) },
 		APIKeys:        []api.APIKey{{Role: "store", Key: storeKey}},
 		Logger:         logger, Now: clk.now, Mailer: mb,
-		SignInLimit: api.SignInLimit{PerClient: 1e6, ClientBurst: 1e6, PerEmail: 1e6, EmailBurst: 1e6},
+		SignInLimit: limits,
 	})
 	if err != nil {
 		t.Fatal(err)
