@@ -13,9 +13,14 @@ import (
 	"github.com/aseptsoft/subledger/domain"
 )
 
-// PortalLinkPath is where a portal link leads; the token follows as
-// ?token=.
-const PortalLinkPath = "/portal/link"
+// PortalLinkPath is where a portal link made for the store leads (opening
+// it signs in); AffiliateLinkPath is where a mailed link leads (a page with
+// a button that signs in, so that a mail scanner following the link does
+// not spend it). The token follows as ?token=.
+const (
+	PortalLinkPath    = "/portal/link"
+	AffiliateLinkPath = "/portal/sign-in/link"
+)
 
 type portalSessionRequest struct {
 	AccountID *string `json:"account_id"`
@@ -137,7 +142,7 @@ func (s *Server) sendAffiliateLink(ctx context.Context, rid, base, affiliateID, 
 		return
 	}
 	body := "To see your sales and commission reports, open this link within 15 minutes:\r\n\r\n" +
-		base + PortalLinkPath + "?token=" + url.QueryEscape(token) + "\r\n\r\n" +
+		base + AffiliateLinkPath + "?token=" + url.QueryEscape(token) + "\r\n\r\n" +
 		"The link works once. If you did not ask for it, ignore this message.\r\n"
 	if err := s.cfg.Mailer.Send(ctx, to, "Your affiliate reports", body); err != nil {
 		s.log.Error("sending an affiliate portal link failed", "request_id", rid, "error", err.Error())

@@ -114,6 +114,8 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/static/{file}", p.static)
 	m.HandleFunc("GET /portal/{$}", p.home)
 	m.HandleFunc("GET /portal/link", p.link)
+	m.HandleFunc("GET /portal/sign-in/link", p.confirmLinkPage)
+	m.HandleFunc("POST /portal/sign-in/link", p.form(p.confirmLink))
 	m.HandleFunc("GET /portal/sign-in", p.signInPage)
 	m.HandleFunc("POST /portal/sign-in", p.form(p.signIn))
 	m.HandleFunc("POST /portal/affiliate/sign-in", p.form(p.affiliateKeySignIn))

@@ -278,18 +278,31 @@ func TestAffiliateMailedLink(t *testing.T) {
 	e.mail.mu.Lock()
 	body := e.mail.sent[0]
 	e.mail.mu.Unlock()
-	i := strings.Index(body, e.url+"/portal/link?token=")
+	i := strings.Index(body, e.url+"/portal/sign-in/link?token=")
 	if i < 0 {
 		t.Fatalf("mail without link: %s", body)
 	}
 	link := strings.Fields(body[i:])[0]
-	if p := b.get(link); p.status != 200 {
-		t.Fatalf("link: %d %s", p.status, p.body)
+	token := link[strings.Index(link, "token=")+len("token="):]
+	// Following the link (as a mail scanner does) spends nothing.
+	for range 2 {
+		if p := b.get(link); p.status != 200 || !strings.Contains(p.body, "Sign in to your reports") {
+			t.Fatalf("link: %d %s", p.status, p.body)
+		}
+	}
+	if p := b.post("/portal/sign-in/link", url.Values{"csrf": {b.csrf()}, "token": {token}}); p.status != 200 {
+		t.Fatalf("confirm: %d %s", p.status, p.body)
 	}
 	if p := b.get("/portal/affiliate"); p.status != 200 || !strings.Contains(p.body, aff.Affiliate.Code) {
 		t.Fatalf("page: %d", p.status)
 	}
-	if p := e.browser().get(link); p.status != 422 {
+	c := e.browser()
+	c.get(link)
+	if p := c.post("/portal/sign-in/link", url.Values{"csrf": {c.csrf()}, "token": {token}}); p.status != 422 {
 		t.Fatalf("a spent mailed link: %d", p.status)
+	}
+	// Without its CSRF token the button is refused and spends nothing.
+	if p := c.post("/portal/sign-in/link", url.Values{"token": {token}}); p.status != 403 {
+		t.Fatalf("a confirmation without CSRF token: %d", p.status)
 	}
 }

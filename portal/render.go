@@ -25,7 +25,7 @@ type pages struct {
 	sets map[string]*template.Template
 }
 
-var pageNames = []string{"signin", "account", "affiliate", "message", "redirect"}
+var pageNames = []string{"signin", "account", "affiliate", "message", "redirect", "confirm"}
 
 func parsePages() (*pages, error) {
 	funcs := template.FuncMap{

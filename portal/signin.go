@@ -31,7 +31,28 @@ func (p *Portal) signInPage(w http.ResponseWriter, r *http.Request) {
 // only on a navigation that starts on this site.
 func (p *Portal) link(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	s, pr := p.api.RedeemPortalLink(r, requestID(r), q.Get("token"))
+	p.redeem(w, r, q.Get("token"), q.Get("return_url"))
+}
+
+// confirmData is the page a mailed link opens: it spends nothing until the
+// person presses its button, so a mail scanner that follows links does not
+// spend the link.
+type confirmData struct{ Token string }
+
+func (confirmData) title() string { return "Sign in to your reports" }
+
+func (p *Portal) confirmLinkPage(w http.ResponseWriter, r *http.Request) {
+	p.render(w, r, http.StatusOK, "confirm", confirmData{Token: r.URL.Query().Get("token")})
+}
+
+// confirmLink spends a mailed link (its token comes in the form).
+func (p *Portal) confirmLink(w http.ResponseWriter, r *http.Request) {
+	p.redeem(w, r, r.PostForm.Get("token"), "")
+}
+
+// redeem swaps a link's token for a session cookie.
+func (p *Portal) redeem(w http.ResponseWriter, r *http.Request, token, ret string) {
+	s, pr := p.api.RedeemPortalLink(r, requestID(r), token)
 	if pr != nil {
 		p.endSession(w, r)
 		text := "This link is not valid: it was already used, it has expired (links work for a few minutes), or it is not a link we made. Nothing was changed. Ask for a new link."
@@ -42,7 +63,7 @@ func (p *Portal) link(w http.ResponseWriter, r *http.Request) {
 			Links: []linkData{{"/portal/sign-in", "Sign in instead"}}})
 		return
 	}
-	p.startSession(w, r, s, q.Get("return_url"))
+	p.startSession(w, r, s, ret)
 	to := "/portal/affiliate"
 	if s.AccountID != "" {
 		to = "/portal/account"

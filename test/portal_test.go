@@ -168,12 +168,17 @@ func TestPortalInBrowser(t *testing.T) {
 		m := mp.WaitFor(t, func(m mailpittest.Message) bool {
 			return slices.ContainsFunc(m.To, func(to string) bool { return strings.EqualFold(to, email) })
 		}, mailTimeout)
-		link := regexp.MustCompile(`http://\S+/portal/link\?token=slp_[A-Za-z0-9_-]+`).FindString(m.Text)
+		link := regexp.MustCompile(`http://\S+/portal/sign-in/link\?token=slp_[A-Za-z0-9_-]+`).FindString(m.Text)
 		if link == "" {
 			t.Fatalf("no link in the mail:\n%s", m.Text)
 		}
 		secret("portal link token", link[strings.Index(link, "slp_"):])
 		b.open(link)
+		if h := b.heading(); h != "Sign in to your reports" {
+			t.Fatalf("the mailed link: %q", h)
+		}
+		b.shot("affiliate-link")
+		b.submit("#confirm-link", "#range-h")
 		if h := b.heading(); h != "Your reports" {
 			t.Fatalf("after the mailed link: %q", h)
 		}
