@@ -2,7 +2,7 @@
 # in go.mod and run through `go tool`, so nothing needs installing by hand.
 GO ?= go
 
-.PHONY: run test bench lint build
+.PHONY: run test bench lint build screenshots
 
 run:
 	$(GO) run ./cmd/subledger serve
@@ -22,6 +22,11 @@ bench:
 	$(GO) run ./cmd/subledger bench rebuild --accounts 100000
 	$(GO) run ./cmd/subledger bench http --accounts 100000
 	$(GO) run ./cmd/subledger bench webhooks
+
+# A screenshot of each portal page, taken by the browser tests' harness
+# (headless Chromium), into docs/.
+screenshots:
+	SUBLEDGER_SCREENSHOTS=$(CURDIR)/docs SUBLEDGER_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestPortalInBrowser$$' ./test/
 
 lint:
 	$(GO) vet ./...

@@ -233,6 +233,9 @@ func (s *Server) salesReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !asCSV && (c.QueryParam("limit") != "" || c.QueryParam("cursor") != "") {
+		return s.salesReportPage(c, view, id, from, to)
+	}
 	flusher, _ := c.Response().Writer.(http.Flusher)
 	if asCSV {
 		// Rows are appended to one buffer and written in 64 KiB pieces; a

@@ -103,6 +103,9 @@ func bearer(r *http.Request) (string, bool) {
 // its hash in the projections, active only within its idle and absolute
 // expiry), or an affiliate key (looked up by its hash).
 func (s *Server) identify(c echo.Context, token string) (principal, bool) {
+	if strings.HasPrefix(token, domain.AffiliateSessionTokenPrefix) {
+		return s.identifyAffiliateSession(c, token)
+	}
 	h := hashToken(token)
 	role := RoleNone
 	for _, k := range s.keys {

@@ -125,6 +125,10 @@ func matrix() []matrixRoute {
 		{method: "DELETE", path: "/v1/affiliates/{aff}", want: affiliateRoute(200)},
 		{method: "GET", path: "/v1/affiliates/{aff}/reports/summary?from=2026-01-01&to=2027-01-01", want: affiliateRoute(200)},
 		{method: "GET", path: "/v1/affiliates/{aff}/reports/sales?from=2026-01-01&to=2027-01-01", want: affiliateRoute(200)},
+		{method: "GET", path: "/v1/affiliates/{aff}/reports/sales?from=2026-01-01&to=2027-01-01&limit=2", want: affiliateRoute(200)},
+		{method: "POST", path: "/v1/portal-sessions", body: func(f *fixture) any { return map[string]any{"account_id": f.accountID} },
+			want: map[string]int{none: 401, unknown: 401, admin: 201, store: 201, own: 403, other: 403, affiliate: 403, otherAff: 403}},
+		{method: "POST", path: "/v1/affiliate-portal-links", body: func(f *fixture) any { return map[string]any{"email": f.email} }, want: all(503)}, // no mailer here
 	}
 }
 

@@ -107,6 +107,11 @@ type Config struct {
 	// Payments makes the calls to Stripe (checkout, cancellation); nil (no
 	// API key) answers those routes 503 stripe_unavailable.
 	Payments Payments
+	// PortalURL is the portal's public origin for the links it hands out
+	// (default: the request's own host); NoPortal turns portal links off
+	// (503 portal_unavailable).
+	PortalURL string
+	NoPortal  bool
 }
 
 // Server is subledger's HTTP handler.
@@ -250,6 +255,11 @@ func (s *Server) register() {
 	s.handle(http.MethodDelete, "/v1/affiliates/:id", Admin|AffiliateSelf, s.eraseAffiliate)
 	s.handle(http.MethodGet, "/v1/affiliates/:id/reports/summary", Admin|AffiliateSelf, s.salesSummary)
 	s.handle(http.MethodGet, "/v1/affiliates/:id/reports/sales", Admin|AffiliateSelf, s.salesReport)
+
+	// Hosted portal links. A portal session's answer holds a token, so it
+	// is not recorded for Idempotency-Key.
+	s.add(http.MethodPost, "/v1/portal-sessions", Admin|Store, s.createPortalSession, false)
+	s.handle(http.MethodPost, "/v1/affiliate-portal-links", Anyone, s.requestAffiliateLink)
 }
 
 // handleError writes every error as problem+json; nothing a client sent

@@ -85,5 +85,11 @@ func EventTypes() []Event {
 		StripeIntentRecorded{},
 		StripeIntentFailed{},
 		StripeIntentCompleted{},
+
+		PortalLinkIssued{},
+		PortalLinkSpent{},
+		AffiliateSessionStarted{},
+		AffiliateSessionTouched{},
+		AffiliateSessionEnded{},
 	}
 }

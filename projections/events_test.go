@@ -26,6 +26,13 @@ var ignoredEvents = map[string]bool{
 	domain.PasswordResetSpent{}.EventType():       true,
 	domain.IdempotencyRecorded{}.EventType():      true,
 	domain.IdempotencyRecordedFor{}.EventType():   true,
+	// The portal's links and affiliate sessions are read from their own
+	// streams (named by token hash).
+	domain.PortalLinkIssued{}.EventType():        true,
+	domain.PortalLinkSpent{}.EventType():         true,
+	domain.AffiliateSessionStarted{}.EventType(): true,
+	domain.AffiliateSessionTouched{}.EventType(): true,
+	domain.AffiliateSessionEnded{}.EventType():   true,
 }
 
 // projectedEvents returns the domain events the projections apply.

@@ -293,8 +293,8 @@ func TestDocument(t *testing.T) {
 		"GET /v1/affiliates/{id}", "GET /v1/affiliates/{id}/reports/sales", "GET /v1/affiliates/{id}/reports/summary",
 		"GET /v1/license-keys/public-key", "GET /v1/licenses/{id}", "GET /v1/marketing/recipients",
 		"GET /v1/products", "GET /v1/stats", "GET /v1/subscriptions/{id}",
-		"PATCH /v1/accounts/{id}", "POST /v1/accounts", "POST /v1/affiliates", "POST /v1/checkout-sessions", "POST /v1/password-resets",
-		"POST /v1/password-resets/confirm", "POST /v1/sessions", "POST /v1/subscriptions/{id}/cancel", "POST /v1/subscriptions/{id}/reactivate", "POST /v1/webhooks/stripe", "PUT /v1/accounts/{id}/password",
+		"PATCH /v1/accounts/{id}", "POST /v1/accounts", "POST /v1/affiliate-portal-links", "POST /v1/affiliates", "POST /v1/checkout-sessions", "POST /v1/password-resets",
+		"POST /v1/password-resets/confirm", "POST /v1/portal-sessions", "POST /v1/sessions", "POST /v1/subscriptions/{id}/cancel", "POST /v1/subscriptions/{id}/reactivate", "POST /v1/webhooks/stripe", "PUT /v1/accounts/{id}/password",
 	}
 	v, err := NewFromDoc(t, doc)
 	if err != nil {
@@ -327,7 +327,9 @@ func TestDocument(t *testing.T) {
 			// is recorded once by its id) nor a content type other than the
 			// raw body it signed.
 			raw := where == "POST /v1/webhooks/stripe"
-			if method == http.MethodPost && !raw {
+			// A portal link's answer holds its token, which is kept only as
+			// a hash, so it is never recorded for Idempotency-Key.
+			if method == http.MethodPost && !raw && where != "POST /v1/portal-sessions" {
 				if op.Parameters.GetByInAndName("header", "Idempotency-Key") == nil {
 					t.Errorf("%s: no Idempotency-Key header parameter", where)
 				}

@@ -32,9 +32,11 @@ import (
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config{}
 	var acfg apiConfig
+	var pcfg portalConfig
 	fs := newFlagSet("serve", stderr)
 	cfg.serveFlags(fs)
 	acfg.flags(fs)
+	pcfg.flags(fs)
 	if err := parseWithEnv(fs, args, os.Getenv); err != nil {
 		return err
 	}
@@ -164,7 +166,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		LicensePublicKey: signing.Public().(ed25519.PublicKey),
 		APIKeys:          acfg.APIKeys, Mailer: mailSender, ResetURL: acfg.ResetURL, Logger: logger, Metrics: metrics,
 		Now: cfg.now, SessionIdle: acfg.SessionIdle, SessionMaxAge: acfg.SessionMaxAge, Lag: lag, Webhooks: hooks, Payments: payments, BeforeErasure: beforeErasure(svc),
+		PortalURL: pcfg.URL, NoPortal: !pcfg.On,
 	})
+	if err != nil {
+		return err
+	}
+	site, err := withPortal(handler, pcfg, st.master.Derive("portal-csrf"), logger, cfg.now)
 	if err != nil {
 		return err
 	}
@@ -174,7 +181,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           site,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
