@@ -80,7 +80,7 @@ func (s *Service) RecordSubscriptionCheckout(ctx context.Context, cmd RecordSubs
 	}
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordCheckout(SubscriptionCheckoutCompleted{SubscriptionID: id,
+		x.observe(SubscriptionCheckoutCompleted{SubscriptionID: id,
 			SessionKey: s.keys.digest("checkout_session", cmd.SessionID), AccountID: cmd.AccountID, ProductID: cmd.ProductID,
 			AffiliateID: cmd.AffiliateID, Amount: cmd.Amount, Currency: cmd.Currency, OccurredAt: utc(cmd.OccurredAt)})
 		return s.linkStripe(ctx, x, cmd.SubscriptionID)
@@ -134,7 +134,7 @@ func (s *Service) RecordSubscriptionChange(ctx context.Context, cmd RecordSubscr
 		e.AccountID, e.ProductID, e.AffiliateID, fmt.Sprint(e.Amount), e.Currency, fmt.Sprint(e.CancelAtPeriodEnd),
 		stamp(e.CurrentPeriodEnd), stamp(e.StartedAt), stamp(e.EndedAt), stamp(e.OccurredAt)}, "\x00"))
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.sync(e)
+		x.observe(e)
 		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
 	if err != nil {
@@ -186,7 +186,7 @@ func (s *Service) RecordInvoicePaid(ctx context.Context, cmd RecordInvoicePaid) 
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	key := s.keys.digest("invoice", cmd.InvoiceID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordInvoicePaid(SubscriptionRenewed{SubscriptionID: id, InvoiceKey: key,
+		x.observe(SubscriptionRenewed{SubscriptionID: id, InvoiceKey: key,
 			SaleID: s.keys.id("sale", paymentRef(cmd.PaymentIntentID, "invoice", cmd.InvoiceID)), BillingReason: cmd.BillingReason,
 			AccountID: cmd.AccountID, ProductID: cmd.ProductID, AffiliateID: cmd.AffiliateID, Amount: cmd.Amount,
 			Currency: cmd.Currency, PeriodStart: utc(cmd.PeriodStart), PeriodEnd: utc(cmd.PeriodEnd), PaidAt: utc(cmd.OccurredAt)})
@@ -217,7 +217,7 @@ func (s *Service) RecordInvoicePaymentFailed(ctx context.Context, cmd RecordInvo
 	}
 	id := s.SubscriptionIDFor(cmd.SubscriptionID)
 	sub, pos, err := execute(ctx, s, SubscriptionStream(id), newSubscription, func(x *Subscription) error {
-		x.recordPaymentFailed(SubscriptionPaymentFailed{SubscriptionID: id,
+		x.observe(SubscriptionPaymentFailed{SubscriptionID: id,
 			InvoiceKey: s.keys.digest("invoice", cmd.InvoiceID), FailedAt: utc(cmd.OccurredAt)})
 		return s.linkStripe(ctx, x, cmd.SubscriptionID)
 	})
@@ -247,8 +247,9 @@ func (s *Service) linkStripe(ctx context.Context, x *Subscription, stripeID stri
 // afterSubscription brings the other aggregates in line with a
 // subscription's current state (not with the last change alone, so that a
 // retry after a failure half way completes the work): the sales of its
-// payments and their commissions (subscriptionSales), and the account's note of the subscription (which schedules erasure after the
-// last paid subscription ends).
+// payments and their commissions (subscriptionSales), and the account's
+// note of the subscription (which schedules erasure after the last paid
+// subscription ends).
 func (s *Service) afterSubscription(ctx context.Context, sub *Subscription, invoiceKey string, pos uint64) (*Subscription, Result, error) {
 	p, err := s.subscriptionSales(ctx, sub, invoiceKey)
 	if err != nil {
