@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aseptsoft/subledger/eventstore"
 	"github.com/google/uuid"
+
+	"github.com/aseptsoft/subledger/eventstore"
 )
 
 // appendReq is one append (or tombstone) waiting for its commit.
