@@ -108,6 +108,7 @@ func newSale() *Sale { return &Sale{} }
 
 func (s *Sale) uncommitted() *[]Event { return &s.changes }
 
+// record applies an event and keeps it to be appended.
 func (s *Sale) record(e Event) {
 	s.apply(e)
 	s.changes = append(s.changes, e)
