@@ -4,10 +4,11 @@
 // Stripe tells of a subscription through webhooks that come late, twice
 // and in any order: the checkout that created it, snapshots of it
 // (customer.subscription.*), paid and failed invoices. The customer's own
-// requests (cancel, reactivate) come in between. So a Subscription does not
-// keep a state that each event moves on; it keeps the set of facts it knows,
-// each under the key of its Stripe object, and derives its state from that
-// set (refresh, subscription_view.go). A fact that is known already adds
+// requests (cancel, reactivate), facts too, come in between. So a
+// Subscription does not keep a state that each event moves on; it keeps the
+// set of facts it knows, each under the key of its Stripe object (a
+// request under its kind and time), and derives its state from that set
+// (refresh, subscription_view.go). A fact that is known already adds
 // nothing and is not recorded again, and every choice refresh makes is a
 // function of the set, never of the order the facts came in:
 //
@@ -29,8 +30,8 @@
 //
 // Every event but the link carries the view after it (SubscriptionView, set
 // by record), so a projection needs no rules of its own: it shows the view
-// of the stream's latest event. apply never reads a fact's view back; only
-// SubscriptionStarted's gives the plan the subscription started on.
+// of the stream's latest event. apply reads no event's view back, except
+// SubscriptionStarted's, which gives the plan the subscription started on.
 //
 // Loading a stream applies every fact again; the state is derived once at
 // the end (beginReplay, endReplay), not after every event.
