@@ -15,30 +15,6 @@ const (
 	AccountStatusErased AccountStatus = "erased"
 )
 
-// SubscriptionNote is what an account knows of one of its subscriptions, to
-// decide when its last paid subscription has ended.
-type SubscriptionNote struct {
-	Paid    bool      `json:"paid"`
-	Ended   bool      `json:"ended"`
-	EndedAt time.Time `json:"ended_at"`
-}
-
-// merge combines two notes of the same subscription. Knowledge only grows:
-// paid and ended stay true, the end time is the earliest known.
-func (n SubscriptionNote) merge(o SubscriptionNote) SubscriptionNote {
-	m := SubscriptionNote{Paid: n.Paid || o.Paid, Ended: n.Ended || o.Ended}
-	m.EndedAt = n.EndedAt
-	if m.EndedAt.IsZero() || (!o.EndedAt.IsZero() && o.EndedAt.Before(m.EndedAt)) {
-		m.EndedAt = o.EndedAt
-	}
-	return m
-}
-
-// equal reports whether two notes say the same.
-func (n SubscriptionNote) equal(o SubscriptionNote) bool {
-	return n.Paid == o.Paid && n.Ended == o.Ended && n.EndedAt.Equal(o.EndedAt)
-}
-
 // Account is a customer account. Personal fields read as empty after erasure.
 type Account struct {
 	ID           string
@@ -72,6 +48,7 @@ func newAccount() *Account { return &Account{} }
 
 func (a *Account) uncommitted() *[]Event { return &a.changes }
 
+// record applies an event and keeps it to be appended.
 func (a *Account) record(e Event) {
 	a.apply(e)
 	a.changes = append(a.changes, e)
@@ -275,6 +252,7 @@ func (a *Account) requireNotErased() error {
 	return nil
 }
 
+// register records a new account; an existing one is a conflict.
 func (a *Account) register(id, name, company, email, hash string, consent bool, at time.Time) error {
 	if a.exists() {
 		return Errorf(KindConflict, CodeConflict, "the account already exists")
@@ -284,6 +262,8 @@ func (a *Account) register(id, name, company, email, hash string, consent bool, 
 	return nil
 }
 
+// changeDetails records the details given (nil keeps a detail), unless
+// they change nothing.
 func (a *Account) changeDetails(name, company, email *string, at time.Time) error {
 	if err := a.requireActive(); err != nil {
 		return err
@@ -305,6 +285,8 @@ func (a *Account) changeDetails(name, company, email *string, at time.Time) erro
 	return nil
 }
 
+// setPassword records a new password hash, after checking the current
+// password when checkCurrent is set.
 func (a *Account) setPassword(checkCurrent bool, current, newHash string, at time.Time) error {
 	if err := a.requireActive(); err != nil {
 		return err
@@ -316,6 +298,8 @@ func (a *Account) setPassword(checkCurrent bool, current, newHash string, at tim
 	return nil
 }
 
+// setMarketingConsent records the giving or withdrawal of consent, unless
+// it is already so.
 func (a *Account) setMarketingConsent(given bool, ip string, at time.Time) error {
 	if err := a.requireActive(); err != nil {
 		return err
@@ -330,6 +314,8 @@ func (a *Account) setMarketingConsent(given bool, ip string, at time.Time) error
 	return nil
 }
 
+// linkStripeCustomer records the account's Stripe customer, unless it is
+// already linked.
 func (a *Account) linkStripeCustomer(customerID string, at time.Time) error {
 	if err := a.requireNotErased(); err != nil {
 		return err
@@ -340,6 +326,8 @@ func (a *Account) linkStripeCustomer(customerID string, at time.Time) error {
 	return nil
 }
 
+// close records the closing of the account; closing a closed account
+// changes nothing.
 func (a *Account) close(at time.Time) error {
 	if err := a.requireNotErased(); err != nil {
 		return err
@@ -348,82 +336,4 @@ func (a *Account) close(at time.Time) error {
 		a.record(AccountClosed{AccountID: a.ID, ClosedAt: at})
 	}
 	return nil
-}
-
-// noteSubscription merges what is known of a subscription and reconciles the
-// erasure schedule with it. It works on erased accounts too (the note holds
-// no personal data), so the account's state does not depend on whether a
-// Stripe fact arrived before or after an erasure.
-func (a *Account) noteSubscription(subscriptionID string, note SubscriptionNote, grace time.Duration) error {
-	if !a.exists() {
-		return notFound("account")
-	}
-	old, known := a.Subscriptions[subscriptionID]
-	if merged := old.merge(note); !known || !merged.equal(old) {
-		a.record(AccountSubscriptionNoted{AccountID: a.ID, SubscriptionID: subscriptionID, Note: note})
-	}
-	a.reconcileErasureSchedule(grace)
-	return nil
-}
-
-// erasureDue returns when the account's erasure falls due: the grace after
-// the latest end, once every subscription has ended and at least one of them
-// was paid; zero otherwise, and for an erased account.
-func (a *Account) erasureDue(grace time.Duration) time.Time {
-	if a.Status == AccountStatusErased || len(a.Subscriptions) == 0 {
-		return time.Time{}
-	}
-	var paid bool
-	var last time.Time
-	for _, n := range a.Subscriptions {
-		if !n.Ended {
-			return time.Time{}
-		}
-		paid = paid || n.Paid
-		if n.EndedAt.After(last) {
-			last = n.EndedAt
-		}
-	}
-	if !paid {
-		return time.Time{}
-	}
-	return last.Add(grace)
-}
-
-func (a *Account) reconcileErasureSchedule(grace time.Duration) {
-	due := a.erasureDue(grace)
-	switch {
-	case due.Equal(a.ErasureDueAt):
-	case due.IsZero():
-		a.record(AccountErasureUnscheduled{AccountID: a.ID})
-	default:
-		a.record(AccountErasureScheduled{AccountID: a.ID, DueAt: due})
-	}
-}
-
-// erase records the erasure; erasing an erased account changes nothing.
-func (a *Account) erase(reason string, at time.Time) error {
-	if !a.exists() {
-		return notFound("account")
-	}
-	if a.Status == AccountStatusErased {
-		return nil
-	}
-	a.record(AccountErasureRequested{AccountID: a.ID, Reason: reason, RequestedAt: at})
-	a.record(AccountErased{AccountID: a.ID, ErasedAt: at})
-	return nil
-}
-
-// eraseIfDue erases the account when its scheduled erasure is due at now.
-func (a *Account) eraseIfDue(now time.Time) error {
-	if !a.exists() {
-		return notFound("account")
-	}
-	if a.Status == AccountStatusErased {
-		return nil
-	}
-	if a.ErasureDueAt.IsZero() || now.Before(a.ErasureDueAt) {
-		return Errorf(KindConflict, CodeErasureNotDue, "no erasure of this account is due")
-	}
-	return a.erase(erasureBySubEnd, now)
 }

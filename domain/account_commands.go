@@ -60,6 +60,8 @@ type EraseIfDue struct {
 	AccountID string
 }
 
+// checkName checks a name (or company) field: present when required, and
+// not too long.
 func checkName(v *validator, field, name string, required bool) {
 	switch {
 	case strings.TrimSpace(name) == "":
@@ -69,6 +71,7 @@ func checkName(v *validator, field, name string, required bool) {
 	}
 }
 
+// checkEmail checks a required e-mail address.
 func checkEmail(v *validator, field, email string) {
 	email = strings.TrimSpace(email)
 	if email == "" {
@@ -239,6 +242,8 @@ func (s *Service) EraseIfDue(ctx context.Context, cmd EraseIfDue) (*Account, Res
 	return s.erase(ctx, cmd.AccountID, true)
 }
 
+// erase erases an account at once, or, with ifDue, only when its
+// scheduled erasure is due, then releases its e-mail address.
 func (s *Service) erase(ctx context.Context, id string, ifDue bool) (*Account, Result, error) {
 	cur, _, err := load(ctx, s, AccountStream(id), newAccount)
 	if err != nil {

@@ -25,6 +25,7 @@ func newAffiliate() *Affiliate { return &Affiliate{} }
 
 func (a *Affiliate) uncommitted() *[]Event { return &a.changes }
 
+// record applies an event and keeps it to be appended.
 func (a *Affiliate) record(e Event) {
 	a.apply(e)
 	a.changes = append(a.changes, e)

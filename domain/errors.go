@@ -178,6 +178,7 @@ func (v *validator) err() error {
 	return &Error{Kind: KindInvalid, Code: CodeValidationFailed, Message: "the request has invalid fields", Fields: v.fields}
 }
 
+// notFound is the error of a missing resource, named by what.
 func notFound(what string) *Error {
 	return Errorf(KindNotFound, CodeNotFound, "%s not found", what)
 }

@@ -36,6 +36,7 @@ func newIdempotencyRecord() *IdempotencyRecord { return &IdempotencyRecord{} }
 
 func (r *IdempotencyRecord) uncommitted() *[]Event { return &r.changes }
 
+// record applies an event and keeps it to be appended.
 func (r *IdempotencyRecord) record(e Event) {
 	r.apply(e)
 	r.changes = append(r.changes, e)
@@ -73,6 +74,7 @@ func (IdempotencyRecordedFor) EventType() string { return "idempotency.recorded_
 // DataSubject implements PersonalEvent.
 func (e IdempotencyRecordedFor) DataSubject() string { return e.Subject }
 
+// apply is the only place an IdempotencyRecord changes.
 func (r *IdempotencyRecord) apply(e Event) {
 	switch e := e.(type) {
 	case IdempotencyRecorded:

@@ -49,6 +49,7 @@ func newLicense() *License { return &License{} }
 
 func (l *License) uncommitted() *[]Event { return &l.changes }
 
+// record applies an event and keeps it to be appended.
 func (l *License) record(e Event) {
 	l.apply(e)
 	l.changes = append(l.changes, e)

@@ -22,6 +22,7 @@ func newPasswordReset() *PasswordReset { return &PasswordReset{} }
 
 func (r *PasswordReset) uncommitted() *[]Event { return &r.changes }
 
+// record applies an event and keeps it to be appended.
 func (r *PasswordReset) record(e Event) {
 	r.apply(e)
 	r.changes = append(r.changes, e)
@@ -45,6 +46,7 @@ type PasswordResetSpent struct {
 func (PasswordResetRequested) EventType() string { return "password_reset.requested.v1" }
 func (PasswordResetSpent) EventType() string     { return "password_reset.spent.v1" }
 
+// apply is the only place a PasswordReset changes.
 func (r *PasswordReset) apply(e Event) {
 	switch e := e.(type) {
 	case PasswordResetRequested:
@@ -54,10 +56,14 @@ func (r *PasswordReset) apply(e Event) {
 	}
 }
 
+// invalidToken is the one error of a reset token that cannot be used, so
+// that it tells nothing of why.
 func invalidToken() *Error {
 	return Errorf(KindInvalid, CodeInvalidToken, "the token is unknown, spent or expired")
 }
 
+// spend records that the token was used, unless it is unknown, spent or
+// expired.
 func (r *PasswordReset) spend(now time.Time) error {
 	if r.ID == "" || r.Spent || !now.Before(r.ExpiresAt) {
 		return invalidToken()

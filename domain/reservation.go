@@ -31,6 +31,7 @@ func newReservation() *Reservation { return &Reservation{} }
 
 func (r *Reservation) uncommitted() *[]Event { return &r.changes }
 
+// record applies an event and keeps it to be appended.
 func (r *Reservation) record(e Event) {
 	r.apply(e)
 	r.changes = append(r.changes, e)

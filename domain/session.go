@@ -31,6 +31,7 @@ func newSession() *Session { return &Session{} }
 
 func (s *Session) uncommitted() *[]Event { return &s.changes }
 
+// record applies an event and keeps it to be appended.
 func (s *Session) record(e Event) {
 	s.apply(e)
 	s.changes = append(s.changes, e)
@@ -71,6 +72,7 @@ func (SessionStarted) EventType() string { return "session.started.v1" }
 func (SessionTouched) EventType() string { return "session.touched.v1" }
 func (SessionEnded) EventType() string   { return "session.ended.v1" }
 
+// apply is the only place a Session changes.
 func (s *Session) apply(e Event) {
 	switch e := e.(type) {
 	case SessionStarted:
@@ -99,6 +101,7 @@ func SessionActive(ended bool, now, expiresAt, lastSeenAt time.Time, idle time.D
 	return !ended && now.Before(expiresAt) && (idle <= 0 || now.Before(lastSeenAt.Add(idle)))
 }
 
+// start records a new session; an existing one is a conflict.
 func (s *Session) start(e SessionStarted) error {
 	if s.ID != "" {
 		return Errorf(KindConflict, CodeConflict, "the session already exists")
@@ -107,6 +110,8 @@ func (s *Session) start(e SessionStarted) error {
 	return nil
 }
 
+// touch records a use of the session later than the last one known;
+// an ended session refuses it.
 func (s *Session) touch(at time.Time) error {
 	if s.ID == "" {
 		return notFound("session")
@@ -120,6 +125,8 @@ func (s *Session) touch(at time.Time) error {
 	return nil
 }
 
+// end records the end of the session; ending an ended session changes
+// nothing.
 func (s *Session) end(reason string, at time.Time) error {
 	if s.ID == "" {
 		return notFound("session")

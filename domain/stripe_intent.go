@@ -48,6 +48,7 @@ func newStripeIntent() *StripeIntent { return &StripeIntent{} }
 
 func (i *StripeIntent) uncommitted() *[]Event { return &i.changes }
 
+// record applies an event and keeps it to be appended.
 func (i *StripeIntent) record(e Event) {
 	i.apply(e)
 	i.changes = append(i.changes, e)
@@ -94,6 +95,7 @@ func IntentSubject(intentID string) string { return "stripe-intent-" + intentID 
 // StripeIntentStream returns the stream of an intent.
 func StripeIntentStream(id string) string { return "stripe_intent-" + id }
 
+// apply is the only place a StripeIntent changes.
 func (i *StripeIntent) apply(e Event) {
 	switch e := e.(type) {
 	case StripeIntentRecorded:

@@ -1,9 +1,48 @@
+// A subscription is what is known of one Stripe subscription, and the idea
+// of this file is that its state is a function of that knowledge alone.
+//
+// Stripe tells of a subscription through webhooks that come late, twice
+// and in any order: the checkout that created it, snapshots of it
+// (customer.subscription.*), paid and failed invoices. The customer's own
+// requests (cancel, reactivate), facts too, come in between. So a
+// Subscription does not keep a state that each event moves on; it keeps the
+// set of facts it knows, each under the key of its Stripe object (a
+// request under its kind and time), and derives its state from that set
+// (refresh, subscription_view.go). A fact that is known already adds
+// nothing and is not recorded again, and every choice refresh makes is a
+// function of the set, never of the order the facts came in:
+//
+//   - what Stripe may change (the plan, the price, cancellation at period
+//     end, whether a payment is overdue) comes from the latest fact that
+//     says anything about it, by time, then by rank (a customer's request
+//     over a snapshot, a snapshot over an invoice, an invoice over a checkout,
+//     a checkout over a failure), then by key;
+//   - the start is the earliest known, the current period's end the latest;
+//     the account and the affiliate are the smallest value given;
+//   - the subscription has ended once any fact ends it, at the earliest end.
+//
+// There are two kinds of events (subscription_events.go). Facts are what is
+// known; apply adds each to its set and derives the state again. Derived
+// events (SubscriptionStarted, SubscriptionPlanChanged, SubscriptionEnded)
+// mark for readers the moments the facts imply; reconcile records each once
+// they call for it, and apply only notes that it was recorded.
+// SubscriptionStripeLinked keeps the Stripe id, encrypted (link).
+//
+// Every event but the link carries the view after it (SubscriptionView, set
+// by record), so a projection needs no rules of its own: it shows the view
+// of the stream's latest event. apply reads no event's view back, except
+// SubscriptionStarted's, which gives the plan the subscription started on.
+//
+// Loading a stream applies every fact again; the state is derived once at
+// the end (beginReplay, endReplay), not after every event.
+//
+// Which paid invoices make sales and earn commission is in
+// subscription_sales.go, and the Service's commands are in
+// subscription_commands.go.
+
 package domain
 
-import (
-	"sort"
-	"time"
-)
+import "time"
 
 // SubscriptionStatus is the state of a subscription as the API shows it.
 type SubscriptionStatus string
@@ -32,16 +71,6 @@ const (
 	intentCancelAtPeriodEnd = "cancel_at_period_end"
 	intentReactivate        = "reactivate"
 	intentCancelNow         = "cancel_now"
-)
-
-// Ranks break ties between facts with the same time: a snapshot from
-// Stripe says more than an invoice, a customer's own request more than both.
-const (
-	rankFailure = iota
-	rankCheckout
-	rankInvoice
-	rankSnapshot
-	rankIntent
 )
 
 // SubscriptionView is a subscription as the API shows it. Every subscription
@@ -74,14 +103,16 @@ type SubscriptionInvoice struct {
 	PaidAt        time.Time
 }
 
-type subCheckout struct {
+// checkoutFact is what is kept of a SubscriptionCheckoutCompleted.
+type checkoutFact struct {
 	AccountID, ProductID, AffiliateID string
 	Amount                            int64
 	Currency                          string
 	At                                time.Time
 }
 
-type subSnapshot struct {
+// snapshotFact is what is kept of a SubscriptionSynced.
+type snapshotFact struct {
 	Change, Status                    string
 	AccountID, ProductID, AffiliateID string
 	Amount                            int64
@@ -91,16 +122,15 @@ type subSnapshot struct {
 	EndedAt, At                       time.Time
 }
 
-type subIntent struct {
+// intentFact is what is kept of a customer's request.
+type intentFact struct {
 	Kind string
 	At   time.Time
 }
 
 // Subscription is a "Pro" plan subscription, keyed by its Stripe
-// subscription. Its state is derived from the set of facts known about it
-// (checkout, Stripe snapshots, paid and failed invoices, the customer's own
-// requests), so the order in which they arrive does not matter; the exported
-// fields are that derived state.
+// subscription. The exported fields are derived from the facts (see the
+// top of this file).
 type Subscription struct {
 	ID                   string
 	StripeSubscriptionID string
@@ -109,8 +139,9 @@ type Subscription struct {
 	// Paid is true once an invoice with a non-zero amount was paid.
 	Paid bool
 	// AnchorAt is when the first payment was made: the paid time of the
-	// earliest paid invoice with an amount above 0 (see firstPaid). It is
-	// the subscription's sale, and recurring commission is counted from it.
+	// earliest paid invoice with an amount above 0 (see firstPayment). It
+	// is the subscription's sale, and recurring commission is counted from
+	// it.
 	AnchorAt time.Time
 	// first is the key of that invoice; "" while none is known.
 	first string
@@ -124,11 +155,12 @@ type Subscription struct {
 	// replaying is set while the stream is loaded (see beginReplay).
 	replaying bool
 
-	checkouts map[string]subCheckout
-	snapshots map[string]subSnapshot
+	// The facts, each set by its key.
+	checkouts map[string]checkoutFact
+	snapshots map[string]snapshotFact
 	invoices  map[string]SubscriptionInvoice
-	failures  map[string]time.Time
-	intents   map[string]subIntent
+	failures  map[string]time.Time // the latest failure of each invoice
+	intents   map[string]intentFact
 	changes   []Event
 }
 
@@ -136,226 +168,48 @@ func newSubscription() *Subscription { return &Subscription{} }
 
 func (s *Subscription) uncommitted() *[]Event { return &s.changes }
 
-// record applies a derived event and keeps it.
+// record applies an event and keeps it to be appended, with the view after
+// it when it carries one.
 func (s *Subscription) record(e Event) {
 	s.apply(e)
+	if v, ok := e.(viewCarrier); ok {
+		e = v.withView(s.SubscriptionView)
+	}
 	s.changes = append(s.changes, e)
 }
 
-// recordFact applies a fact and keeps it with the view after it.
-func (s *Subscription) recordFact(e subscriptionFact) {
-	s.apply(e)
-	s.changes = append(s.changes, e.withView(s.SubscriptionView))
-}
-
-// subscriptionFact is a fact event that carries the view after it.
-type subscriptionFact interface {
-	Event
-	withView(SubscriptionView) Event
-}
-
-// SubscriptionCheckoutCompleted records the Checkout Session (subscription
-// mode) that created the subscription.
-type SubscriptionCheckoutCompleted struct {
-	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
-	SessionKey           string           `json:"session_key"`
-	AccountID            string           `json:"account_id"`
-	ProductID            string           `json:"product_id"`
-	AffiliateID          string           `json:"affiliate_id,omitempty"`
-	Amount               int64            `json:"amount"`
-	Currency             string           `json:"currency"`
-	OccurredAt           time.Time        `json:"occurred_at"`
-	View                 SubscriptionView `json:"view"`
-}
-
-// SubscriptionSynced records one snapshot of the subscription from Stripe
-// (customer.subscription.created, .updated or .deleted).
-type SubscriptionSynced struct {
-	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
-	SnapshotKey          string           `json:"snapshot_key"`
-	Change               string           `json:"change"`
-	StripeStatus         string           `json:"stripe_status"`
-	AccountID            string           `json:"account_id"`
-	ProductID            string           `json:"product_id"`
-	AffiliateID          string           `json:"affiliate_id,omitempty"`
-	Amount               int64            `json:"amount"`
-	Currency             string           `json:"currency"`
-	CancelAtPeriodEnd    bool             `json:"cancel_at_period_end"`
-	CurrentPeriodEnd     time.Time        `json:"current_period_end"`
-	StartedAt            time.Time        `json:"started_at"`
-	EndedAt              time.Time        `json:"ended_at"`
-	OccurredAt           time.Time        `json:"occurred_at"`
-	View                 SubscriptionView `json:"view"`
-}
-
-// SubscriptionRenewed records a paid invoice of the subscription; the first
-// one too (BillingReason subscription_create).
-type SubscriptionRenewed struct {
-	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
-	InvoiceKey           string           `json:"invoice_key"`
-	SaleID               string           `json:"sale_id"`
-	BillingReason        string           `json:"billing_reason"`
-	AccountID            string           `json:"account_id"`
-	ProductID            string           `json:"product_id"`
-	AffiliateID          string           `json:"affiliate_id,omitempty"`
-	Amount               int64            `json:"amount"`
-	Currency             string           `json:"currency"`
-	PeriodStart          time.Time        `json:"period_start"`
-	PeriodEnd            time.Time        `json:"period_end"`
-	PaidAt               time.Time        `json:"paid_at"`
-	View                 SubscriptionView `json:"view"`
-}
-
-// SubscriptionPaymentFailed records a failed payment of an invoice.
-type SubscriptionPaymentFailed struct {
-	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
-	InvoiceKey           string           `json:"invoice_key"`
-	FailedAt             time.Time        `json:"failed_at"`
-	View                 SubscriptionView `json:"view"`
-}
-
-// SubscriptionCancellationRequested records the customer's request to cancel
-// at the end of the paid period; access continues until then.
-type SubscriptionCancellationRequested struct {
-	SubscriptionID string           `json:"subscription_id"`
-	RequestedAt    time.Time        `json:"requested_at"`
-	View           SubscriptionView `json:"view"`
-}
-
-// SubscriptionReactivated records the customer's withdrawal of a
-// cancellation before the period ended.
-type SubscriptionReactivated struct {
-	SubscriptionID string           `json:"subscription_id"`
-	RequestedAt    time.Time        `json:"requested_at"`
-	View           SubscriptionView `json:"view"`
-}
-
-// SubscriptionCanceled records the customer's request to cancel at once.
-type SubscriptionCanceled struct {
-	SubscriptionID string           `json:"subscription_id"`
-	CanceledAt     time.Time        `json:"canceled_at"`
-	View           SubscriptionView `json:"view"`
-}
-
-// SubscriptionStarted is recorded once, when the subscription's account and
-// plan are first known.
-type SubscriptionStarted struct {
-	SubscriptionID       string           `json:"subscription_id"`
-	StripeSubscriptionID string           `json:"stripe_subscription_id,omitempty"`
-	View                 SubscriptionView `json:"view"`
-}
-
-// SubscriptionStripeLinked records the subscription's Stripe id, once its
-// account is known: the id is pseudonymous data of the person, encrypted
-// under the account's key (cancelling at Stripe needs it). Fact events of
-// the first versions carried it in plain (stripe_subscription_id, still
-// read); they no longer do.
-type SubscriptionStripeLinked struct {
-	SubscriptionID       string `json:"subscription_id"`
-	AccountID            string `json:"account_id"`
-	StripeSubscriptionID string `json:"stripe_subscription_id" personal:"true"`
-}
-
-// DataSubject implements PersonalEvent: the account owns the Stripe id.
-func (e SubscriptionStripeLinked) DataSubject() string { return e.AccountID }
-
-// SubscriptionPlanChanged records that the subscription's plan changed.
-type SubscriptionPlanChanged struct {
-	SubscriptionID string           `json:"subscription_id"`
-	FromProductID  string           `json:"from_product_id"`
-	ToProductID    string           `json:"to_product_id"`
-	View           SubscriptionView `json:"view"`
-}
-
-// SubscriptionEnded is recorded once, when the subscription has ended.
-type SubscriptionEnded struct {
-	SubscriptionID string           `json:"subscription_id"`
-	View           SubscriptionView `json:"view"`
-}
-
-func (SubscriptionCheckoutCompleted) EventType() string { return "subscription.checkout_completed.v1" }
-func (SubscriptionSynced) EventType() string            { return "subscription.synced.v1" }
-func (SubscriptionRenewed) EventType() string           { return "subscription.renewed.v1" }
-func (SubscriptionPaymentFailed) EventType() string     { return "subscription.payment_failed.v1" }
-func (SubscriptionCancellationRequested) EventType() string {
-	return "subscription.cancellation_requested.v1"
-}
-func (SubscriptionReactivated) EventType() string { return "subscription.reactivated.v1" }
-func (SubscriptionCanceled) EventType() string    { return "subscription.canceled.v1" }
-func (SubscriptionStarted) EventType() string     { return "subscription.started.v1" }
-func (SubscriptionStripeLinked) EventType() string {
-	return "subscription.stripe_linked.v1"
-}
-func (SubscriptionPlanChanged) EventType() string { return "subscription.plan_changed.v1" }
-func (SubscriptionEnded) EventType() string       { return "subscription.ended.v1" }
-
-func (e SubscriptionCheckoutCompleted) withView(v SubscriptionView) Event { e.View = v; return e }
-func (e SubscriptionSynced) withView(v SubscriptionView) Event            { e.View = v; return e }
-func (e SubscriptionRenewed) withView(v SubscriptionView) Event           { e.View = v; return e }
-func (e SubscriptionPaymentFailed) withView(v SubscriptionView) Event     { e.View = v; return e }
-func (e SubscriptionCancellationRequested) withView(v SubscriptionView) Event {
-	e.View = v
-	return e
-}
-func (e SubscriptionReactivated) withView(v SubscriptionView) Event { e.View = v; return e }
-func (e SubscriptionCanceled) withView(v SubscriptionView) Event    { e.View = v; return e }
-
-// apply is the only place a Subscription changes. Facts join their sets and
-// the derived state is recomputed; the carried views are for readers only.
+// apply is the only place a Subscription changes. A fact joins its set and
+// the state is derived again; a derived event or the link only notes that
+// it was recorded. The views the events carry are for readers.
 func (s *Subscription) apply(e Event) {
 	switch e := e.(type) {
 	case SubscriptionCheckoutCompleted:
-		s.ID = e.SubscriptionID
-		s.legacyStripeID(e.StripeSubscriptionID)
-		if s.checkouts == nil {
-			s.checkouts = map[string]subCheckout{}
-		}
-		s.checkouts[e.SessionKey] = subCheckout{AccountID: e.AccountID, ProductID: e.ProductID, AffiliateID: e.AffiliateID,
-			Amount: e.Amount, Currency: e.Currency, At: e.OccurredAt}
+		s.identify(e.SubscriptionID, e.StripeSubscriptionID)
+		s.checkouts = put(s.checkouts, e.SessionKey, checkoutFact{AccountID: e.AccountID, ProductID: e.ProductID,
+			AffiliateID: e.AffiliateID, Amount: e.Amount, Currency: e.Currency, At: e.OccurredAt})
 	case SubscriptionSynced:
-		s.ID = e.SubscriptionID
-		s.legacyStripeID(e.StripeSubscriptionID)
-		if s.snapshots == nil {
-			s.snapshots = map[string]subSnapshot{}
-		}
-		s.snapshots[e.SnapshotKey] = subSnapshot{Change: e.Change, Status: e.StripeStatus, AccountID: e.AccountID,
-			ProductID: e.ProductID, AffiliateID: e.AffiliateID, Amount: e.Amount, Currency: e.Currency,
-			CancelAtPeriodEnd: e.CancelAtPeriodEnd, CurrentPeriodEnd: e.CurrentPeriodEnd, StartedAt: e.StartedAt,
-			EndedAt: e.EndedAt, At: e.OccurredAt}
-	case SubscriptionRenewed:
-		s.ID = e.SubscriptionID
-		s.legacyStripeID(e.StripeSubscriptionID)
-		if s.invoices == nil {
-			s.invoices = map[string]SubscriptionInvoice{}
-		}
-		s.invoices[e.InvoiceKey] = SubscriptionInvoice{Key: e.InvoiceKey, SaleID: e.SaleID, BillingReason: e.BillingReason,
+		s.identify(e.SubscriptionID, e.StripeSubscriptionID)
+		s.snapshots = put(s.snapshots, e.SnapshotKey, snapshotFact{Change: e.Change, Status: e.StripeStatus,
 			AccountID: e.AccountID, ProductID: e.ProductID, AffiliateID: e.AffiliateID, Amount: e.Amount, Currency: e.Currency,
-			PeriodStart: e.PeriodStart, PeriodEnd: e.PeriodEnd, PaidAt: e.PaidAt}
+			CancelAtPeriodEnd: e.CancelAtPeriodEnd, CurrentPeriodEnd: e.CurrentPeriodEnd, StartedAt: e.StartedAt,
+			EndedAt: e.EndedAt, At: e.OccurredAt})
+	case SubscriptionRenewed:
+		s.identify(e.SubscriptionID, e.StripeSubscriptionID)
+		s.invoices = put(s.invoices, e.InvoiceKey, SubscriptionInvoice{Key: e.InvoiceKey, SaleID: e.SaleID,
+			BillingReason: e.BillingReason, AccountID: e.AccountID, ProductID: e.ProductID, AffiliateID: e.AffiliateID,
+			Amount: e.Amount, Currency: e.Currency, PeriodStart: e.PeriodStart, PeriodEnd: e.PeriodEnd, PaidAt: e.PaidAt})
 	case SubscriptionPaymentFailed:
-		s.ID = e.SubscriptionID
-		s.legacyStripeID(e.StripeSubscriptionID)
-		if s.failures == nil {
-			s.failures = map[string]time.Time{}
-		}
+		s.identify(e.SubscriptionID, e.StripeSubscriptionID)
 		if e.FailedAt.After(s.failures[e.InvoiceKey]) {
-			s.failures[e.InvoiceKey] = e.FailedAt
-		}
-	case SubscriptionStripeLinked:
-		// Read after the account's erasure, the id is gone: as if it had
-		// never been linked, whatever the order the facts came in.
-		if e.StripeSubscriptionID != "" {
-			s.linked, s.StripeSubscriptionID = true, e.StripeSubscriptionID
+			s.failures = put(s.failures, e.InvoiceKey, e.FailedAt)
 		}
 	case SubscriptionCancellationRequested:
-		s.addIntent(intentCancelAtPeriodEnd, e.RequestedAt)
+		s.intents = put(s.intents, intentKey(intentCancelAtPeriodEnd, e.RequestedAt), intentFact{intentCancelAtPeriodEnd, e.RequestedAt})
 	case SubscriptionReactivated:
-		s.addIntent(intentReactivate, e.RequestedAt)
+		s.intents = put(s.intents, intentKey(intentReactivate, e.RequestedAt), intentFact{intentReactivate, e.RequestedAt})
 	case SubscriptionCanceled:
-		s.addIntent(intentCancelNow, e.CanceledAt)
+		s.intents = put(s.intents, intentKey(intentCancelNow, e.CanceledAt), intentFact{intentCancelNow, e.CanceledAt})
+
 	case SubscriptionStarted:
 		s.Started, s.plan = true, e.View.ProductID
 		return
@@ -365,12 +219,40 @@ func (s *Subscription) apply(e Event) {
 	case SubscriptionEnded:
 		s.endedRecorded = true
 		return
+	case SubscriptionStripeLinked:
+		// Read after the account's erasure, the id is gone: as if it had
+		// never been linked, whatever the order the facts came in.
+		if e.StripeSubscriptionID != "" {
+			s.linked, s.StripeSubscriptionID = true, e.StripeSubscriptionID
+		}
+		return
 	default:
 		return
 	}
 	if !s.replaying {
 		s.refresh()
 	}
+}
+
+// identify takes the subscription's id from a Stripe fact, and the plain
+// Stripe id that facts of the first versions carried.
+func (s *Subscription) identify(id, legacyStripeID string) {
+	s.ID = id
+	if legacyStripeID != "" && s.StripeSubscriptionID == "" {
+		s.StripeSubscriptionID = legacyStripeID
+	}
+}
+
+// intentKey is the key of a customer's request: its kind and time.
+func intentKey(kind string, at time.Time) string { return kind + "@" + at.Format(time.RFC3339Nano) }
+
+// put sets m[k] to v, making m when it is nil, and returns m.
+func put[V any](m map[string]V, k string, v V) map[string]V {
+	if m == nil {
+		m = map[string]V{}
+	}
+	m[k] = v
+	return m
 }
 
 // beginReplay and endReplay bracket the loading of the stream: the view is
@@ -384,249 +266,51 @@ func (s *Subscription) endReplay() {
 	s.refresh()
 }
 
-func (s *Subscription) addIntent(kind string, at time.Time) {
-	if s.intents == nil {
-		s.intents = map[string]subIntent{}
+// Subscription commands.
+
+// observe records a Stripe fact unless it adds nothing to what is known,
+// then the derived events the facts call for.
+func (s *Subscription) observe(e Event) {
+	if !s.knows(e) {
+		s.record(e)
 	}
-	s.intents[kind+"@"+at.Format(time.RFC3339Nano)] = subIntent{Kind: kind, At: at}
+	s.reconcile()
 }
 
-// latest picks, among candidates, the one with the greatest (time, rank, key).
-type latest struct {
-	at   time.Time
-	rank int
-	key  string
-	set  bool
+// knows reports whether a Stripe fact adds nothing: its key is known (for
+// a failure, at the same or a later time).
+func (s *Subscription) knows(e Event) bool {
+	var ok bool
+	switch e := e.(type) {
+	case SubscriptionCheckoutCompleted:
+		_, ok = s.checkouts[e.SessionKey]
+	case SubscriptionSynced:
+		_, ok = s.snapshots[e.SnapshotKey]
+	case SubscriptionRenewed:
+		_, ok = s.invoices[e.InvoiceKey]
+	case SubscriptionPaymentFailed:
+		at, known := s.failures[e.InvoiceKey]
+		ok = known && !e.FailedAt.After(at)
+	}
+	return ok
 }
 
-func (l *latest) offer(at time.Time, rank int, key string) bool {
-	if l.set && (at.Before(l.at) || (at.Equal(l.at) && (rank < l.rank || (rank == l.rank && key <= l.key)))) {
-		return false
-	}
-	l.at, l.rank, l.key, l.set = at, rank, key, true
-	return true
-}
-
-// minString keeps the smallest non-empty value: the same whatever the order.
-func minString(cur, v string) string {
-	if v != "" && (cur == "" || v < cur) {
-		return v
-	}
-	return cur
-}
-
-func minTime(cur, v time.Time) time.Time {
-	if !v.IsZero() && (cur.IsZero() || v.Before(cur)) {
-		return v
-	}
-	return cur
-}
-
-func maxTime(cur, v time.Time) time.Time {
-	if v.After(cur) {
-		return v
-	}
-	return cur
-}
-
-func endingStatus(status string) bool {
-	return status == "canceled" || status == "incomplete_expired"
-}
-
-func troubledStatus(status string) bool {
-	return status == "past_due" || status == "unpaid" || status == "incomplete"
-}
-
-// refresh recomputes the derived state from the facts. Every choice is a
-// function of the set of facts (latest by time, rank and key; earliest;
-// smallest), never of their arrival order.
-func (s *Subscription) refresh() {
-	var v SubscriptionView
-	var affiliate string
-	var product, amount, cancel, health latest
-	var ended, troubled bool
-	var endedAt time.Time
-	s.Paid, s.AnchorAt, s.first = false, time.Time{}, ""
-
-	for k, c := range s.checkouts {
-		v.AccountID, affiliate = minString(v.AccountID, c.AccountID), minString(affiliate, c.AffiliateID)
-		if c.ProductID != "" && product.offer(c.At, rankCheckout, k) {
-			v.ProductID = c.ProductID
-		}
-		if c.Amount > 0 && amount.offer(c.At, rankCheckout, k) {
-			v.Amount, v.Currency = c.Amount, c.Currency
-		}
-		v.StartedAt = minTime(v.StartedAt, c.At)
-	}
-	for k, i := range s.invoices {
-		v.AccountID, affiliate = minString(v.AccountID, i.AccountID), minString(affiliate, i.AffiliateID)
-		if i.ProductID != "" && product.offer(i.PaidAt, rankInvoice, k) {
-			v.ProductID = i.ProductID
-		}
-		if i.Amount > 0 && (i.BillingReason == BillingReasonCreate || i.BillingReason == BillingReasonCycle) && amount.offer(i.PaidAt, rankInvoice, k) {
-			v.Amount, v.Currency = i.Amount, i.Currency
-		}
-		v.StartedAt = minTime(v.StartedAt, i.PeriodStart)
-		v.CurrentPeriodEnd = maxTime(v.CurrentPeriodEnd, i.PeriodEnd)
-		if health.offer(i.PaidAt, rankInvoice, k) {
-			troubled = false
-		}
-		if i.Amount > 0 && (!s.Paid || i.PaidAt.Before(s.AnchorAt) || (i.PaidAt.Equal(s.AnchorAt) && k < s.first)) {
-			s.Paid, s.AnchorAt, s.first = true, i.PaidAt, k
-		}
-	}
-	for k, at := range s.failures {
-		if _, paid := s.invoices[k]; !paid && health.offer(at, rankFailure, k) {
-			troubled = true
-		}
-	}
-	for k, n := range s.snapshots {
-		v.AccountID, affiliate = minString(v.AccountID, n.AccountID), minString(affiliate, n.AffiliateID)
-		if n.ProductID != "" && product.offer(n.At, rankSnapshot, k) {
-			v.ProductID = n.ProductID
-		}
-		if n.Amount > 0 && amount.offer(n.At, rankSnapshot, k) {
-			v.Amount, v.Currency = n.Amount, n.Currency
-		}
-		v.StartedAt = minTime(v.StartedAt, n.StartedAt)
-		v.CurrentPeriodEnd = maxTime(v.CurrentPeriodEnd, n.CurrentPeriodEnd)
-		if cancel.offer(n.At, rankSnapshot, k) {
-			v.CancelAtPeriodEnd = n.CancelAtPeriodEnd
-		}
-		if health.offer(n.At, rankSnapshot, k) {
-			troubled = troubledStatus(n.Status)
-		}
-		if n.Change == StripeChangeDeleted || endingStatus(n.Status) {
-			ended = true
-			end := n.EndedAt
-			if end.IsZero() {
-				end = n.At
-			}
-			endedAt = minTime(endedAt, end)
-		}
-	}
-	for k, i := range s.intents {
-		switch i.Kind {
-		case intentCancelAtPeriodEnd:
-			if cancel.offer(i.At, rankIntent, k) {
-				v.CancelAtPeriodEnd = true
-			}
-		case intentReactivate:
-			if cancel.offer(i.At, rankIntent, k) {
-				v.CancelAtPeriodEnd = false
-			}
-		case intentCancelNow:
-			ended = true
-			endedAt = minTime(endedAt, i.At)
-		}
-	}
-	switch {
-	case ended:
-		v.Status, v.EndedAt = SubscriptionStatusEnded, endedAt
-	case troubled:
-		v.Status = SubscriptionStatusPastDue
-	default:
-		v.Status = SubscriptionStatusActive
-	}
-	s.SubscriptionView, s.AffiliateID = v, affiliate
-}
-
-// known reports whether the subscription's account and plan are known.
-func (s *Subscription) known() bool { return s.AccountID != "" && s.ProductID != "" }
-
-// View returns the subscription as the API shows it.
-func (s *Subscription) View() SubscriptionView { return s.SubscriptionView }
-
-// Note returns what the subscription's account needs to know of it.
-func (s *Subscription) Note() SubscriptionNote {
-	return SubscriptionNote{Paid: s.Paid, Ended: s.Status == SubscriptionStatusEnded, EndedAt: s.EndedAt}
-}
-
-// HasAccess reports whether the subscription grants access at now: while it
-// is active (a pending cancellation at period end keeps it active until
-// then), and, when a payment failed, through the last period a paid
-// invoice covers, never into the unpaid period that Stripe already shows
-// as current.
-func (s *Subscription) HasAccess(now time.Time) bool {
-	switch s.Status {
-	case SubscriptionStatusEnded:
-		return false
-	case SubscriptionStatusActive:
-		return true
-	}
-	return now.Before(s.PaidThrough())
-}
-
-// PaidThrough is the end of the latest period covered by a paid invoice;
-// zero when no invoice is paid.
-func (s *Subscription) PaidThrough() time.Time {
-	var t time.Time
-	for _, i := range s.invoices {
-		t = maxTime(t, i.PeriodEnd)
-	}
-	return t
-}
-
-// Invoices returns the paid invoices, oldest period first.
-func (s *Subscription) Invoices() []SubscriptionInvoice {
-	out := make([]SubscriptionInvoice, 0, len(s.invoices))
-	for _, i := range s.invoices {
-		out = append(out, i)
-	}
-	sort.Slice(out, func(a, b int) bool {
-		if !out[a].PeriodStart.Equal(out[b].PeriodStart) {
-			return out[a].PeriodStart.Before(out[b].PeriodStart)
-		}
-		return out[a].Key < out[b].Key
-	})
-	return out
-}
-
-// reconcile records the derived events the facts now call for.
+// reconcile records the derived events the facts now call for, each once:
+// the start once the account and plan are known, a change of plan, the end.
 func (s *Subscription) reconcile() {
 	if !s.known() {
 		return
 	}
 	switch {
 	case !s.Started:
+		// apply takes the plan from the view.
 		s.record(SubscriptionStarted{SubscriptionID: s.ID, View: s.SubscriptionView})
 	case s.plan != s.ProductID:
-		s.record(SubscriptionPlanChanged{SubscriptionID: s.ID, FromProductID: s.plan, ToProductID: s.ProductID, View: s.SubscriptionView})
+		s.record(SubscriptionPlanChanged{SubscriptionID: s.ID, FromProductID: s.plan, ToProductID: s.ProductID})
 	}
 	if s.Status == SubscriptionStatusEnded && !s.endedRecorded {
-		s.record(SubscriptionEnded{SubscriptionID: s.ID, View: s.SubscriptionView})
+		s.record(SubscriptionEnded{SubscriptionID: s.ID})
 	}
-}
-
-// Subscription commands for Stripe facts: each records the fact unless it is
-// already known, then the derived events.
-
-func (s *Subscription) recordCheckout(e SubscriptionCheckoutCompleted) {
-	if _, ok := s.checkouts[e.SessionKey]; !ok {
-		s.recordFact(e)
-	}
-	s.reconcile()
-}
-
-func (s *Subscription) sync(e SubscriptionSynced) {
-	if _, ok := s.snapshots[e.SnapshotKey]; !ok {
-		s.recordFact(e)
-	}
-	s.reconcile()
-}
-
-func (s *Subscription) recordInvoicePaid(e SubscriptionRenewed) {
-	if _, ok := s.invoices[e.InvoiceKey]; !ok {
-		s.recordFact(e)
-	}
-	s.reconcile()
-}
-
-func (s *Subscription) recordPaymentFailed(e SubscriptionPaymentFailed) {
-	if at, ok := s.failures[e.InvoiceKey]; !ok || e.FailedAt.After(at) {
-		s.recordFact(e)
-	}
-	s.reconcile()
 }
 
 // link records the Stripe id, encrypted under the account's key, once the
@@ -643,15 +327,8 @@ func (s *Subscription) link(stripeID string) {
 // be: the account is known.
 func (s *Subscription) needsLink() bool { return !s.linked && s.AccountID != "" && s.ID != "" }
 
-// legacyStripeID takes the plain Stripe id of a first-version fact.
-func (s *Subscription) legacyStripeID(id string) {
-	if id != "" && s.StripeSubscriptionID == "" {
-		s.StripeSubscriptionID = id
-	}
-}
-
-// Subscription commands for the customer's own requests.
-
+// requireStarted refuses a customer's request on a subscription that has
+// not started (as far as is known).
 func (s *Subscription) requireStarted() error {
 	if !s.Started {
 		return notFound("subscription")
@@ -659,8 +336,8 @@ func (s *Subscription) requireStarted() error {
 	return nil
 }
 
-// cancel records a cancellation: at the period's end (access continues
-// until then) or at once.
+// cancel records the customer's cancellation: at the period's end (access
+// continues until then) or at once.
 func (s *Subscription) cancel(atPeriodEnd bool, now time.Time) error {
 	if err := s.requireStarted(); err != nil {
 		return err
@@ -673,11 +350,11 @@ func (s *Subscription) cancel(atPeriodEnd bool, now time.Time) error {
 	}
 	if atPeriodEnd {
 		if !s.CancelAtPeriodEnd {
-			s.recordFact(SubscriptionCancellationRequested{SubscriptionID: s.ID, RequestedAt: now})
+			s.record(SubscriptionCancellationRequested{SubscriptionID: s.ID, RequestedAt: now})
 		}
 		return nil
 	}
-	s.recordFact(SubscriptionCanceled{SubscriptionID: s.ID, CanceledAt: now})
+	s.record(SubscriptionCanceled{SubscriptionID: s.ID, CanceledAt: now})
 	s.reconcile()
 	return nil
 }
@@ -694,7 +371,7 @@ func (s *Subscription) reactivate(now time.Time) error {
 		return Errorf(KindConflict, CodePeriodOver, "the paid period is over")
 	}
 	if s.CancelAtPeriodEnd {
-		s.recordFact(SubscriptionReactivated{SubscriptionID: s.ID, RequestedAt: now})
+		s.record(SubscriptionReactivated{SubscriptionID: s.ID, RequestedAt: now})
 	}
 	return nil
 }

@@ -135,3 +135,50 @@ func fastString(s string, i int) (string, int, bool) {
 	}
 	return "", i, false
 }
+
+// Meta is an event's envelope: who and what caused it, and how its personal
+// part is encrypted.
+type Meta struct {
+	// EventID is the event's id. Encode uses it when set (it must be a UUID)
+	// and draws a fresh one otherwise.
+	EventID string
+	// Stream is the stream the event is (to be) appended to. Encode needs
+	// it, for the binding covers it; Decode reports the stored event's.
+	Stream string
+	// Actor names who caused the event (an account id, "stripe", "admin").
+	Actor string
+	// RequestID is the id of the HTTP request or webhook delivery that
+	// caused the event.
+	RequestID string
+	// CorrelationID is the id of the conversation (request chain) the event
+	// belongs to.
+	CorrelationID string
+	// CausationID is the id of the command or event that caused it.
+	CausationID string
+	// SchemaVersion is the version the event's data was written in: set by
+	// Encode to the type's current version; Decode reports the stored
+	// version (before upcasting).
+	SchemaVersion int
+	// SubjectID is the data subject of the event's personal data, set by
+	// Encode from DataSubject.
+	SubjectID string
+	// KeyID names the data key of the personal part; empty when there is
+	// none.
+	KeyID string
+	// Erased is set by Decode when the event's personal part could not be
+	// read because its subject was forgotten; every personal field is zero.
+	Erased bool
+}
+
+// metaJSON is the stored form of an event's metadata.
+type metaJSON struct {
+	Actor          string `json:"actor,omitempty"`
+	RequestID      string `json:"request_id,omitempty"`
+	CorrelationID  string `json:"correlation_id,omitempty"`
+	CausationID    string `json:"causation_id,omitempty"`
+	SchemaVersion  int    `json:"schema_version"`
+	SubjectID      string `json:"subject_id,omitempty"`
+	KeyID          string `json:"key_id,omitempty"`
+	BindingVersion int    `json:"binding_version,omitempty"`
+	Binding        []byte `json:"binding,omitempty"`
+}

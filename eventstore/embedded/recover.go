@@ -1,0 +1,156 @@
+package embedded
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// recover scans the log, builds the index and cuts a torn tail.
+func (s *Store) recover() error {
+	size, err := s.file.Size()
+	if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
+	r := io.NewSectionReader(s.file, 0, size)
+	var (
+		off int64
+		hdr = make([]byte, headerSize)
+		buf []byte
+	)
+	for off < size {
+		if _, err := r.ReadAt(hdr, off); err != nil && !(errors.Is(err, io.EOF) && size-off < headerSize) {
+			return fmt.Errorf("embedded store: read %s: %w", s.path, err)
+		}
+		h, zero, herr := parseHeader(hdr[:min(int64(headerSize), size-off)])
+		if zero {
+			// The preallocated end of the log, unless a commit follows:
+			// then zeros replaced acknowledged data.
+			if next, ok := s.findValidCommit(off, size); ok {
+				return &corruptError{s.path, off, fmt.Sprintf("zeros where a commit belongs, and a valid commit follows at byte %d", next)}
+			}
+			break
+		}
+		if herr == nil && off+headerSize+int64(h.payloadLen) <= size {
+			if cap(buf) < int(h.payloadLen) {
+				buf = make([]byte, h.payloadLen)
+			}
+			buf = buf[:h.payloadLen]
+			if _, err := r.ReadAt(buf, off+headerSize); err != nil {
+				return fmt.Errorf("embedded store: read %s: %w", s.path, err)
+			}
+			if herr = checkBatch(h, hdr, buf); herr == nil {
+				if h.firstPos != s.committed+1 && h.count > 0 {
+					// A commit whose positions do not follow: not a torn tail.
+					return &corruptError{s.path, off, fmt.Sprintf("commit starts at position %d, want %d", h.firstPos, s.committed+1)}
+				}
+				if err := s.indexBatch(off, buf, h.count); err != nil {
+					return &corruptError{s.path, off, err.Error()}
+				}
+				off += headerSize + int64(h.payloadLen)
+				continue
+			}
+		}
+		// The commit at off is torn or corrupt. After a crash this is the
+		// last thing in the file; if a valid commit follows it, acknowledged
+		// data is damaged and must not be cut.
+		if next, ok := s.findValidCommit(off+1, size); ok {
+			return &corruptError{s.path, off, fmt.Sprintf("a damaged commit is followed by a valid one at byte %d", next)}
+		}
+		s.cfg.Logger.Warn("embedded store: discarding a torn commit after the last acknowledged one",
+			"file", s.path, "offset", off, "bytes", size-off)
+		if err := s.cutTail(off); err != nil {
+			return fmt.Errorf("embedded store: cut torn tail of %s: %w", s.path, err)
+		}
+		size = off
+		break
+	}
+	s.end = off
+	s.alloc = size
+	return nil
+}
+
+// findValidCommit looks for a complete commit with a valid checksum that
+// starts anywhere in [from, size).
+func (s *Store) findValidCommit(from, size int64) (int64, bool) {
+	const window = 1 << 20
+	buf := make([]byte, window+headerSize)
+	hdr := make([]byte, headerSize)
+	for base := from; base < size; base += window {
+		n, _ := s.file.ReadAt(buf, base)
+		for i := 0; i+4 <= n; i++ {
+			k := bytes.Index(buf[i:n], magicBytes)
+			if k < 0 {
+				break
+			}
+			i += k
+			off := base + int64(i)
+			if _, err := s.file.ReadAt(hdr, off); err != nil {
+				continue
+			}
+			h, _, err := parseHeader(hdr)
+			if err != nil || off+headerSize+int64(h.payloadLen) > size {
+				continue
+			}
+			payload := make([]byte, h.payloadLen)
+			if _, err := s.file.ReadAt(payload, off+headerSize); err != nil {
+				continue
+			}
+			if checkBatch(h, hdr, payload) == nil {
+				return off, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// cutTail truncates the log at off and syncs, so that the torn bytes cannot
+// be mistaken for a commit later. Preallocation extends the file again on
+// the next commit.
+func (s *Store) cutTail(off int64) error {
+	if err := s.file.Truncate(off); err != nil {
+		return err
+	}
+	return s.file.Fdatasync()
+}
+
+// indexBatch adds a durable commit at off, whose payload is p, to the index.
+func (s *Store) indexBatch(off int64, p []byte, count uint32) error {
+	at := off + headerSize
+	for i := uint32(0); i < count; i++ {
+		r, err := parseRecord(p)
+		if err != nil {
+			return fmt.Errorf("record %d of the commit is malformed", i)
+		}
+		switch r.kind {
+		case recordEvent:
+			st := s.streams[string(r.stream)]
+			if st == nil {
+				st = &streamIndex{name: string(r.stream)}
+				s.streams[st.name] = st
+			}
+			if r.version != int64(len(st.positions)) {
+				return fmt.Errorf("stream event version %d follows %d", r.version, len(st.positions)-1)
+			}
+			s.committed++
+			st.positions = append(st.positions, s.committed)
+			s.offsets = append(s.offsets, at)
+			s.lengths = append(s.lengths, uint32(r.size))
+		case recordTombstone:
+			st := s.streams[string(r.stream)]
+			if st == nil {
+				st = &streamIndex{name: string(r.stream)}
+				s.streams[st.name] = st
+			}
+			st.tombstoned = true
+			st.positions = nil
+		}
+		at += int64(r.size)
+		p = p[r.size:]
+	}
+	if len(p) != 0 {
+		return errors.New("bytes after the last record of the commit")
+	}
+	return nil
+}
