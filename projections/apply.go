@@ -13,7 +13,8 @@ import (
 // thousand sales touches each counter row once. The maps are reused from
 // batch to batch.
 type writer struct {
-	txn *memdb.Txn
+	txn      *memdb.Txn
+	subjects *subjectIndex
 
 	accounts      dirty[Account]
 	licenses      dirty[License]

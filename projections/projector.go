@@ -88,6 +88,8 @@ type Projector struct {
 
 	running atomic.Bool
 	w       writer // used by the applying goroutine only
+	// subjects is the per-subject index (subjects.go).
+	subjects subjectIndex
 	// onCommit, in tests, learns each committed batch.
 	onCommit func(b batch)
 
@@ -136,6 +138,8 @@ func New(cfg Config) (*Projector, error) {
 		p.logger = slog.Default()
 	}
 	p.w.init()
+	p.subjects.init()
+	p.w.subjects = &p.subjects
 	return p, nil
 }
 

@@ -6,18 +6,16 @@ import (
 
 // Table and index names.
 const (
-	tableCheckpoint     = "checkpoint"
-	tableAccounts       = "accounts"
-	tableLicenses       = "licenses"
-	tableSubscriptions  = "subscriptions"
-	tableAffiliates     = "affiliates"
-	tableSaleRows       = "sale_rows"
-	tableSummaries      = "summaries"
-	tableCounters       = "counters"
-	tableSessions       = "sessions"
-	tableIntents        = "stripe_intents"
-	tableSubjectStreams = "subject_streams"
-	tableStreamLinks    = "stream_links"
+	tableCheckpoint    = "checkpoint"
+	tableAccounts      = "accounts"
+	tableLicenses      = "licenses"
+	tableSubscriptions = "subscriptions"
+	tableAffiliates    = "affiliates"
+	tableSaleRows      = "sale_rows"
+	tableSummaries     = "summaries"
+	tableCounters      = "counters"
+	tableSessions      = "sessions"
+	tableIntents       = "stripe_intents"
 
 	indexID          = "id"
 	indexEmail       = "email"
@@ -30,7 +28,6 @@ const (
 	indexToken       = "token"
 	indexMarketing   = "marketing"
 	indexDue         = "due"
-	indexParent      = "parent"
 )
 
 // checkpoint is the one row of the checkpoint table: the global position
@@ -59,10 +56,6 @@ func schema() *memdb.DBSchema {
 			indexEmail, keyIndex[Account]{accountEmailKey}),
 			indexErasureDue, keyIndex[Account]{accountErasureDueKey}),
 			indexMarketing, keyIndex[Account]{accountMarketingKey})},
-		tableSubjectStreams: {Name: tableSubjectStreams, Indexes: id(keyIndex[subjectStream]{subjectStreamKey})},
-		tableStreamLinks: {Name: tableStreamLinks, Indexes: with(
-			id(keyIndex[streamLink]{func(r *streamLink) []byte { return idKey(r.Stream) }}),
-			indexParent, keyIndex[streamLink]{streamLinkParentKey})},
 		tableIntents: {Name: tableIntents, Indexes: with(
 			id(keyIndex[stripeIntent]{func(i *stripeIntent) []byte { return idKey(i.ID) }}),
 			indexDue, keyIndex[stripeIntent]{intentDueKey})},

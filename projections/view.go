@@ -13,15 +13,16 @@ import (
 // View see the same state; a View holds no lock and may be kept as long as
 // needed (it pins the snapshot's memory). It is safe for concurrent use.
 type View struct {
-	txn  *memdb.Txn
-	now  time.Time
-	hold time.Duration
+	txn      *memdb.Txn
+	now      time.Time
+	hold     time.Duration
+	subjects *subjectIndex
 }
 
 // View returns a snapshot of the projections as they are now, with the
 // projector's clock read once.
 func (p *Projector) View() *View {
-	return &View{txn: p.db.Txn(false), now: p.now().UTC(), hold: p.hold}
+	return &View{txn: p.db.Txn(false), now: p.now().UTC(), hold: p.hold, subjects: &p.subjects}
 }
 
 // Position returns the global position the view reflects.
