@@ -2,6 +2,7 @@ package projections
 
 import (
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aseptsoft/subledger/domain"
@@ -37,12 +38,14 @@ func (x *subjectIndex) init() {
 	x.children = map[string][]string{}
 }
 
-// add appends v to m[k] unless it is there (the lists are short).
+// add appends v to m[k] unless it is there (the lists are short). v, a
+// stream name read from the store, is copied: it shares its memory with
+// the ids and names of a whole read, which it would otherwise keep.
 func add(m map[string][]string, k, v string) {
 	if slices.Contains(m[k], v) {
 		return
 	}
-	m[k] = append(m[k], v)
+	m[k] = append(m[k], strings.Clone(v))
 }
 
 // index records the subject or parent that e, an event of stream, names.
