@@ -225,6 +225,20 @@ func TestExportAndErasure(t *testing.T) {
 		}
 	})
 
+	// The raw scans cannot see through encryption: with the master key, the
+	// kept person is readable (the control) and the erased one is not.
+	t.Run("a_decrypting_scan_reads_the_keeper_and_not_the_erased_person", func(t *testing.T) {
+		found := decryptingScan(t, srv.dataDir, filepath.Join(srv.dataDir, "master.key"), map[string]string{
+			"keeper's name": keeper.Name, "keeper's e-mail": keeper.Email, "keeper's company": keeper.Company,
+			"erased name": victim.Name, "erased e-mail": victim.Email, "erased company": victim.Company, "erased first company": firstCompany,
+		})
+		for what, ok := range found {
+			if want := strings.HasPrefix(what, "keeper"); ok != want {
+				t.Errorf("%s readable: %v, want %v", what, ok, want)
+			}
+		}
+	})
+
 	t.Run("the_erased_person_is_nowhere", func(t *testing.T) {
 		for _, f := range scan(t, roots, needles) {
 			t.Errorf("%s found in %s at byte %d", f.what, f.path, f.offset)
