@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -112,6 +113,9 @@ func benchCapacity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := capacityInProcess(ctx, *dir, *opens, *cpuProfile, &res); err != nil {
 		return err
 	}
+	// The projections built here are garbage now; give their memory back
+	// before serve builds its own, so that both do not hold it at once.
+	debug.FreeOSMemory()
 	if err := capacityServe(ctx, *dir, *settle, &res); err != nil {
 		return err
 	}
