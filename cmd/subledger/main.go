@@ -26,6 +26,7 @@ commands:
   bench rebuild  generate a store of a synthetic business and time its rebuild
   bench http     measure the API over HTTP against a bare Echo route (GET and PATCH of an account)
   bench webhooks measure signed Stripe invoice.paid renewals over HTTP against a bare Echo route
+  bench capacity measure a generated store's open time, index, serve RSS after catch-up, rebuild and disk per event
   license verify KEY
                  check a license key offline with the vendor's public key
 `
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return benchHTTP(ctx, args[2:], stdout, stderr)
 		case "webhooks":
 			return benchWebhooks(ctx, args[2:], stdout, stderr)
+		case "capacity":
+			return benchCapacity(ctx, args[2:], stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)
