@@ -239,11 +239,10 @@ func (p *Projector) apply(bs ...batch) error {
 			if e == nil {
 				continue
 			}
-			err := w.apply(e)
-			if err == nil && i < len(b.streams) {
-				err = w.index(b.streams[i], e)
+			if i < len(b.streams) {
+				w.index(b.streams[i], e)
 			}
-			if err != nil {
+			if err := w.apply(e); err != nil {
 				txn.Abort()
 				w.end()
 				return fmt.Errorf("projections: applying %s before position %d: %w", e.EventType(), b.last, err)

@@ -15,7 +15,7 @@ import (
 // its licenses, subscriptions, sessions, password resets, e-mail
 // reservations, idempotency records and Stripe intents), and a sale's
 // stream belongs to whoever owns the license or subscription it was a
-// payment of, whatever arrives first. Rows hold only ids
+// payment of, whatever arrives first. It holds only ids
 // and stream names, no personal data; they stay after an erasure, when
 // the streams' personal fields read as erased.
 
@@ -48,63 +48,61 @@ func add(m map[string][]string, k, v string) {
 	m[k] = append(m[k], strings.Clone(v))
 }
 
-// index records the subject or parent that e, an event of stream, names.
-func (w *writer) index(stream string, e domain.Event) error {
+// index records the owner or the parent stream that e, an event of
+// stream, names.
+func (w *writer) index(stream string, e domain.Event) {
+	owner, parent := ownerOf(e)
+	if stream == "" || (owner == "" && parent == "") {
+		return
+	}
+	x := w.subjects
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if owner != "" {
+		add(x.owned, owner, stream)
+	}
+	if parent != "" {
+		add(x.children, parent, stream)
+	}
+}
+
+// ownerOf returns the subject that owns the stream of e, or the stream
+// whose owner owns it (a sale's license or subscription); "" for neither.
+func ownerOf(e domain.Event) (owner, parent string) {
 	switch e := e.(type) {
 	case domain.AccountRegistered:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.LicensePurchased:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.SubscriptionCheckoutCompleted:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.SubscriptionSynced:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.SubscriptionStripeLinked:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.SubscriptionRenewed:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.SaleRecorded:
 		switch {
 		case e.LicenseID != "":
-			return w.link(stream, domain.LicenseStream(e.LicenseID))
+			return "", domain.LicenseStream(e.LicenseID)
 		case e.SubscriptionID != "":
-			return w.link(stream, domain.SubscriptionStream(e.SubscriptionID))
+			return "", domain.SubscriptionStream(e.SubscriptionID)
 		}
 	case domain.SessionStarted:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.PasswordResetRequested:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	case domain.ReservationClaimed:
-		return w.own(e.Owner, stream)
+		return e.Owner, ""
 	case domain.ReservationClaimedV1:
-		return w.own(e.Owner, stream)
+		return e.Owner, ""
 	case domain.IdempotencyRecordedFor:
-		return w.own(e.Subject, stream)
+		return e.Subject, ""
 	case domain.StripeIntentRecorded:
-		return w.own(e.AccountID, stream)
+		return e.AccountID, ""
 	}
-	return nil
-}
-
-// own notes that stream belongs to subject.
-func (w *writer) own(subject, stream string) error {
-	if subject == "" || stream == "" {
-		return nil
-	}
-	x := w.subjects
-	x.mu.Lock()
-	add(x.owned, subject, stream)
-	x.mu.Unlock()
-	return nil
-}
-
-// link notes that stream belongs to whoever owns parent.
-func (w *writer) link(stream, parent string) error {
-	x := w.subjects
-	x.mu.Lock()
-	add(x.children, parent, stream)
-	x.mu.Unlock()
-	return nil
+	return "", ""
 }
 
 // SubjectStreams returns the names of the streams that hold events of

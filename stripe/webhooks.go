@@ -31,7 +31,7 @@ func (w *Webhooks) Handle(ctx context.Context, payload []byte, signature string)
 	if err != nil {
 		return 0, "", webhookError(err)
 	}
-	note := string(ev.Type)
+	note := ev.Type
 	switch {
 	case out.Duplicate:
 		note += " (duplicate)"
