@@ -41,17 +41,25 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the summary as one JSON line")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile taken after the rebuild to this file")
-	gcPercent := fs.Int("gc-percent", 300, "Go GC target percentage during the rebuild (GOGC); a replay allocates much and keeps most of it")
-	memLimit := fs.Int64("memory-limit-mib", 1280, "soft memory limit in MiB (GOMEMLIMIT) that bounds the heap the higher GC target allows; 0 for none")
+	gcPercent := fs.Int("gc-percent", -1, "Go GC target percentage during the rebuild (GOGC); -1, the default, collects only as the memory limit requires")
+	memLimit := fs.Int64("memory-limit-mib", 1400, "soft memory limit in MiB, raised to 1.6 times the live heap when that is larger; 0 for none (then a GC target of -1 means 100)")
 	if err := parseWithEnv(fs, args, os.Getenv); err != nil {
 		return err
 	}
 	// Explicit environment settings win over the flags' defaults.
+	limited := os.Getenv("GOMEMLIMIT") != "" || *memLimit > 0
 	if os.Getenv("GOGC") == "" {
+		if *gcPercent < 0 && !limited {
+			*gcPercent = 100 // off with no limit would never collect
+		}
 		debug.SetGCPercent(*gcPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" && *memLimit > 0 {
-		debug.SetMemoryLimit(*memLimit << 20)
+		policy := memoryPolicy{floor: *memLimit << 20, factor: 1.6}
+		policy.apply()
+		policyCtx, stopPolicy := context.WithCancel(ctx)
+		defer stopPolicy()
+		go policy.follow(policyCtx, 100*time.Millisecond)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
