@@ -54,7 +54,7 @@ func CopyLog(ctx context.Context, dir string, w io.Writer, cfg CopyConfig) (LogC
 	}
 	defer f.Close()
 	// A scratch store to reuse the index checks of recovery.
-	s := &Store{path: path, file: osFile{f}, streams: map[string]*streamIndex{}}
+	s := &Store{path: path, file: osFile{f}, streams: newStreamTable()}
 	var (
 		out  LogCopy
 		off  int64

@@ -154,9 +154,9 @@ func (s *Store) commit(batch []*appendReq) {
 		ps := pending[req.stream]
 		if ps == nil {
 			ps = &pendingStream{version: eventstore.NoStreamVersion}
-			if st := s.streams[req.stream]; st != nil {
-				ps.version = int64(len(st.positions)) - 1
-				ps.tombstoned = st.tombstoned
+			if id, ok := s.streams.findString(req.stream); ok {
+				ps.version = s.streams.count(id) - 1
+				ps.tombstoned = s.streams.tombstoned(id)
 			}
 			pending[req.stream] = ps
 		}
@@ -210,17 +210,17 @@ func (s *Store) commit(batch []*appendReq) {
 			if len(ps.added) == 0 && !ps.tombstoned {
 				continue
 			}
-			st := s.streams[name]
-			if st == nil {
-				st = &streamIndex{name: name}
-				s.streams[name] = st
+			id, ok := s.streams.findString(name)
+			if !ok {
+				id = s.streams.add([]byte(name))
 			}
 			if ps.tombstoned {
-				st.tombstoned = true
-				st.positions = nil
+				s.streams.tombstone(id)
 				continue
 			}
-			st.positions = append(st.positions, ps.added...)
+			for _, p := range ps.added {
+				s.streams.push(id, p)
+			}
 		}
 		s.committed = pos
 		close(s.notify)

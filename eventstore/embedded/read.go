@@ -20,22 +20,22 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 		return nil, fmt.Errorf("%w: read of %q from version %d, max %d", eventstore.ErrInvalid, stream, from, max)
 	}
 	s.mu.RLock()
-	st := s.streams[stream]
-	if st == nil || from >= int64(len(st.positions)) {
-		tomb := st != nil && st.tombstoned
+	id, ok := s.streams.findString(stream)
+	if !ok || from >= s.streams.count(id) {
+		tomb := ok && s.streams.tombstoned(id)
 		s.mu.RUnlock()
 		if tomb {
 			return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamDeleted, stream)
 		}
 		return nil, nil
 	}
-	end := min(int64(len(st.positions)), from+int64(max))
-	positions := st.positions[from:end:end]
+	all := s.streams.positions(id)
+	positions := all[from:min(int64(len(all)), from+int64(max))]
 	locs := make([]loc, len(positions))
 	for i, p := range positions {
 		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p}
 	}
-	name := st.name
+	name := s.streams.name(id)
 	s.mu.RUnlock()
 	return s.readLocs(locs, name, nil)
 }

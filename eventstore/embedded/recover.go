@@ -123,28 +123,21 @@ func (s *Store) indexBatch(off int64, p []byte, count uint32) error {
 		if err != nil {
 			return fmt.Errorf("record %d of the commit is malformed", i)
 		}
+		id, ok := s.streams.find(r.stream)
+		if !ok {
+			id = s.streams.add(r.stream)
+		}
 		switch r.kind {
 		case recordEvent:
-			st := s.streams[string(r.stream)]
-			if st == nil {
-				st = &streamIndex{name: string(r.stream)}
-				s.streams[st.name] = st
-			}
-			if r.version != int64(len(st.positions)) {
-				return fmt.Errorf("stream event version %d follows %d", r.version, len(st.positions)-1)
+			if n := s.streams.count(id); r.version != n {
+				return fmt.Errorf("stream event version %d follows %d", r.version, n-1)
 			}
 			s.committed++
-			st.positions = append(st.positions, s.committed)
+			s.streams.push(id, s.committed)
 			s.offsets = append(s.offsets, at)
 			s.lengths = append(s.lengths, uint32(r.size))
 		case recordTombstone:
-			st := s.streams[string(r.stream)]
-			if st == nil {
-				st = &streamIndex{name: string(r.stream)}
-				s.streams[st.name] = st
-			}
-			st.tombstoned = true
-			st.positions = nil
+			s.streams.tombstone(id)
 		}
 		at += int64(r.size)
 		p = p[r.size:]
