@@ -13,17 +13,14 @@ func (s *Store) recover() error {
 	if err != nil {
 		return fmt.Errorf("embedded store: %w", err)
 	}
-	r := io.NewSectionReader(s.file, 0, size)
-	var (
-		off int64
-		hdr = make([]byte, headerSize)
-		buf []byte
-	)
+	w := window{r: s.file, size: size}
+	var off int64
 	for off < size {
-		if _, err := r.ReadAt(hdr, off); err != nil && !(errors.Is(err, io.EOF) && size-off < headerSize) {
+		hdr, err := w.at(off, int(min(headerSize, size-off)))
+		if err != nil {
 			return fmt.Errorf("embedded store: read %s: %w", s.path, err)
 		}
-		h, zero, herr := parseHeader(hdr[:min(int64(headerSize), size-off)])
+		h, zero, herr := parseHeader(hdr)
 		if zero {
 			// The preallocated end of the log, unless a commit follows:
 			// then zeros replaced acknowledged data.
@@ -33,19 +30,17 @@ func (s *Store) recover() error {
 			break
 		}
 		if herr == nil && off+headerSize+int64(h.payloadLen) <= size {
-			if cap(buf) < int(h.payloadLen) {
-				buf = make([]byte, h.payloadLen)
-			}
-			buf = buf[:h.payloadLen]
-			if _, err := r.ReadAt(buf, off+headerSize); err != nil {
+			commit, err := w.at(off, headerSize+int(h.payloadLen))
+			if err != nil {
 				return fmt.Errorf("embedded store: read %s: %w", s.path, err)
 			}
-			if herr = checkBatch(h, hdr, buf); herr == nil {
+			hdr, payload := commit[:headerSize], commit[headerSize:]
+			if herr = checkBatch(h, hdr, payload); herr == nil {
 				if h.firstPos != s.committed+1 && h.count > 0 {
 					// A commit whose positions do not follow: not a torn tail.
 					return &corruptError{s.path, off, fmt.Sprintf("commit starts at position %d, want %d", h.firstPos, s.committed+1)}
 				}
-				if err := s.indexBatch(off, buf, h.count); err != nil {
+				if err := s.indexBatch(off, payload, h.count); err != nil {
 					return &corruptError{s.path, off, err.Error()}
 				}
 				off += headerSize + int64(h.payloadLen)
@@ -69,6 +64,38 @@ func (s *Store) recover() error {
 	s.end = off
 	s.alloc = size
 	return nil
+}
+
+// scanWindow is the size of the reads recover scans the log with.
+const scanWindow = 4 << 20
+
+// window serves bytes of the first size bytes of a file from large
+// sequential reads.
+type window struct {
+	r    io.ReaderAt
+	size int64
+	buf  []byte
+	base int64 // where buf starts in the file
+}
+
+// at returns the n bytes at off, which must lie within size, reading them
+// (and what follows, up to scanWindow) when they are not in the window.
+// The bytes are valid until the next call.
+func (w *window) at(off int64, n int) ([]byte, error) {
+	if off >= w.base && off+int64(n) <= w.base+int64(len(w.buf)) {
+		return w.buf[off-w.base:][:n:n], nil
+	}
+	want := int(min(int64(max(n, scanWindow)), w.size-off))
+	if cap(w.buf) < want {
+		w.buf = make([]byte, want)
+	}
+	w.buf = w.buf[:want]
+	if _, err := w.r.ReadAt(w.buf, off); err != nil {
+		w.buf = w.buf[:0]
+		return nil, err
+	}
+	w.base = off
+	return w.buf[:n:n], nil
 }
 
 // findValidCommit looks for a complete commit with a valid checksum that

@@ -1,0 +1,59 @@
+package embedded
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+// TestWindowServesTheBytesAsked reads a file through a window in the
+// orders recover does (a header, then its whole commit) across the ends of
+// the window, larger than a window and up to the end of the region.
+func TestWindowServesTheBytesAsked(t *testing.T) {
+	data := make([]byte, 3*scanWindow+12345)
+	for i := range data {
+		data[i] = byte(i * 31 / 7)
+	}
+	size := int64(len(data)) - 100 // the region ends before the file
+	type read struct {
+		off int64
+		n   int
+	}
+	for _, tc := range []struct {
+		name  string
+		reads []read
+	}{
+		{"a header, then its commit, in the window", []read{{0, 32}, {0, 5000}, {5000, 32}, {5000, 100}}},
+		{"a commit across the end of the window", []read{{0, 32}, {scanWindow - 10, 32}, {scanWindow - 10, 20_000}}},
+		{"a commit larger than a window", []read{{100, 32}, {100, scanWindow + 1000}, {scanWindow + 1100, 32}}},
+		{"up to the end of the region", []read{{size - 40, 32}, {size - 40, 40}, {size - 3, 3}}},
+		{"backwards, before the window", []read{{2 * scanWindow, 32}, {10, 32}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := window{r: bytes.NewReader(data), size: size}
+			for _, r := range tc.reads {
+				got, err := w.at(r.off, r.n)
+				if err != nil {
+					t.Fatalf("at(%d, %d): %v", r.off, r.n, err)
+				}
+				if !bytes.Equal(got, data[r.off:r.off+int64(r.n)]) {
+					t.Fatalf("at(%d, %d) returned other bytes", r.off, r.n)
+				}
+			}
+		})
+	}
+}
+
+// TestWindowReturnsReadErrors checks that a failed read is an error, and
+// that the window then holds nothing stale.
+func TestWindowReturnsReadErrors(t *testing.T) {
+	data := make([]byte, 1000)
+	w := window{r: bytes.NewReader(data), size: 2000} // the file is shorter
+	if _, err := w.at(0, 32); !errors.Is(err, io.EOF) {
+		t.Fatalf("read past the end of the file: %v, want io.EOF", err)
+	}
+	if len(w.buf) != 0 {
+		t.Fatalf("the window keeps %d bytes of a failed read", len(w.buf))
+	}
+}
