@@ -142,6 +142,19 @@ type readMem struct {
 	evs  []eventstore.Event
 	buf  []byte
 	used int // bytes of buf taken
+	loc  []loc
+}
+
+// locs returns an empty slice for n locations, m's when it is large
+// enough. A nil m allocates.
+func (m *readMem) locs(n int) []loc {
+	if m == nil {
+		return make([]loc, 0, n)
+	}
+	if cap(m.loc) < n {
+		m.loc = make([]loc, 0, n)
+	}
+	return m.loc[:0]
 }
 
 // events returns an empty slice for n events: m's when it is large
@@ -214,7 +227,7 @@ func (s *Store) readAll(ctx context.Context, after uint64, max int, mem *readMem
 		return nil, nil
 	}
 	last := min(committed, after+uint64(max))
-	locs := make([]loc, 0, last-after)
+	locs := mem.locs(int(last - after))
 	for p := after + 1; p <= last; p++ {
 		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p})
 	}
