@@ -128,6 +128,8 @@ func (s *Store) drainClosed() {
 
 // pendingStream is a stream's state as seen by the batch being built.
 type pendingStream struct {
+	id         int  // its number in the index,
+	indexed    bool // when it is there
 	version    int64
 	tombstoned bool
 	added      []uint64
@@ -155,6 +157,7 @@ func (s *Store) commit(batch []*appendReq) {
 		if ps == nil {
 			ps = &pendingStream{version: eventstore.NoStreamVersion}
 			if id, ok := s.streams.findString(req.stream); ok {
+				ps.id, ps.indexed = id, true
 				ps.version = s.streams.count(id) - 1
 				ps.tombstoned = s.streams.tombstoned(id)
 			}
@@ -206,13 +209,17 @@ func (s *Store) commit(batch []*appendReq) {
 			s.offsets = append(s.offsets, base+int64(p.off))
 			s.lengths = append(s.lengths, uint32(p.length))
 		}
+		s.streamOf = append(s.streamOf, make([]uint32, len(places))...)
 		for name, ps := range pending {
 			if len(ps.added) == 0 && !ps.tombstoned {
 				continue
 			}
-			id, ok := s.streams.findString(name)
-			if !ok {
+			id := ps.id
+			if !ps.indexed {
 				id = s.streams.add([]byte(name))
+			}
+			for _, p := range ps.added {
+				s.streamOf[p-1] = number32(id)
 			}
 			if ps.tombstoned {
 				s.streams.tombstone(id)

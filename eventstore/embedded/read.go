@@ -32,12 +32,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 	all := s.streams.positions(id)
 	positions := all[from:min(int64(len(all)), from+int64(max))]
 	locs := make([]loc, len(positions))
-	for i, p := range positions {
-		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p}
-	}
 	name := s.streams.name(id)
+	for i, p := range positions {
+		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p, name}
+	}
 	s.mu.RUnlock()
-	return s.readLocs(locs, name, nil)
+	return s.readLocs(locs, nil)
 }
 
 // readable is ctx's error, or ErrClosed once Close has begun.
@@ -54,6 +54,10 @@ type loc struct {
 	off    int64
 	length uint32
 	pos    uint64
+	// stream is the name of the event's stream, shared with the index;
+	// empty when the index has no number for it (see Store.streamOf),
+	// then it is read from the record.
+	stream string
 }
 
 // maxReadGap is the most bytes between two records that readLocs reads
@@ -64,10 +68,11 @@ const maxReadGap = 4096
 // readLocs reads the given records, coalescing records near each other in
 // the file (neighbours, or records of consecutive commits) into one read.
 // The events of one read share its buffer (their data and metadata) and
-// one string holding their ids and, for the global order, their stream
-// names: two allocations per read rather than two per event, and keeping
-// any part of one event keeps that memory.
-func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.Event, error) {
+// one string holding their ids (and any stream name not in locs): two
+// allocations per read rather than two per event, and keeping any part of
+// one event keeps that memory. A record whose stream is not the one locs
+// names is unreadable.
+func (s *Store) readLocs(locs []loc, mem *readMem) ([]eventstore.Event, error) {
 	out := mem.events(len(locs))
 	types := map[string]string{}
 	sc, _ := s.scratch.Get().(*readScratch)
@@ -99,7 +104,8 @@ func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.
 		for k := i; k < j; k++ {
 			at := locs[k].off - start
 			r, err := parseRecord(buf[at : at+int64(locs[k].length)])
-			if err != nil || r.kind != recordEvent {
+			stream := locs[k].stream
+			if err != nil || r.kind != recordEvent || stream != "" && stream != string(r.stream) {
 				return nil, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, locs[k].pos)
 			}
 			text = appendUUID(text, r.id)
@@ -127,8 +133,9 @@ func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.
 		for k := range out[first:] {
 			e := &out[first+k]
 			e.ID, all = all[:uuidLen], all[uuidLen:]
-			if stream == "" {
-				e.Stream, all = all[:lens[k]], all[lens[k]:]
+			if e.Stream == "" {
+				e.Stream, all = all[:lens[0]], all[lens[0]:]
+				lens = lens[1:]
 			}
 		}
 		i = j
@@ -229,8 +236,12 @@ func (s *Store) readAll(ctx context.Context, after uint64, max int, mem *readMem
 	last := min(committed, after+uint64(max))
 	locs := mem.locs(int(last - after))
 	for p := after + 1; p <= last; p++ {
-		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p})
+		var name string
+		if id := s.streamOf[p-1]; id != noStreamNumber {
+			name = s.streams.name(int(id))
+		}
+		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p, name})
 	}
 	s.mu.RUnlock()
-	return s.readLocs(locs, "", mem)
+	return s.readLocs(locs, mem)
 }

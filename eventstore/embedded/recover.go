@@ -163,6 +163,7 @@ func (s *Store) indexBatch(off int64, p []byte, count uint32) error {
 			s.streams.push(id, s.committed)
 			s.offsets = append(s.offsets, at)
 			s.lengths = append(s.lengths, uint32(r.size))
+			s.streamOf = append(s.streamOf, number32(id))
 		case recordTombstone:
 			s.streams.tombstone(id)
 		}

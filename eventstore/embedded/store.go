@@ -68,6 +68,7 @@ type Store struct {
 	mu        sync.RWMutex
 	offsets   []int64  // offsets[p-1]: where the record of position p starts
 	lengths   []uint32 // lengths[p-1]: its size
+	streamOf  []uint32 // streamOf[p-1]: its stream's number, or noStreamNumber
 	streams   *streamTable
 	committed uint64        // last durable position
 	notify    chan struct{} // closed and replaced on every commit

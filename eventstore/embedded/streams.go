@@ -3,6 +3,7 @@ package embedded
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"unsafe"
 )
 
@@ -31,6 +32,18 @@ type streamTable struct {
 	names [][]byte
 	// pool holds the positions of the streams with more than inlinePositions.
 	pool []uint64
+}
+
+// noStreamNumber stands for a stream number too large for Store.streamOf,
+// which then does not name the stream (readers take it from the record).
+const noStreamNumber = math.MaxUint32
+
+// number32 returns id as Store.streamOf holds it.
+func number32(id int) uint32 {
+	if id >= noStreamNumber {
+		return noStreamNumber
+	}
+	return uint32(id)
 }
 
 // inlinePositions is how many positions a stream keeps in its entry.
