@@ -63,6 +63,7 @@ func (s *Store) recover() error {
 	}
 	s.end = off
 	s.alloc = size
+	s.streams.compact()
 	return nil
 }
 

@@ -134,3 +134,20 @@ func waitQueued(t *testing.T, s *Store, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestStreamNumbersTooLargeAreNotKept checks the numbers streamOf keeps.
+func TestStreamNumbersTooLargeAreNotKept(t *testing.T) {
+	for _, tc := range []struct {
+		id   int
+		want uint32
+	}{
+		{0, 0},
+		{noStreamNumber - 1, noStreamNumber - 1},
+		{noStreamNumber, noStreamNumber},
+		{1 << 40, noStreamNumber},
+	} {
+		if got := number32(tc.id); got != tc.want {
+			t.Errorf("number32(%d) = %d, want %d", tc.id, got, tc.want)
+		}
+	}
+}

@@ -193,6 +193,28 @@ func (t *streamTable) push(id int, p uint64) {
 	e.n++
 }
 
+// compact rewrites the pool without the room that moved or tombstoned
+// streams left behind and without room to grow: each stream's positions
+// fill their place exactly (the next push moves them to the end).
+func (t *streamTable) compact() {
+	used := uint64(0)
+	for i := range t.entries {
+		if n := t.entries[i].n; n > inlinePositions {
+			used += n
+		}
+	}
+	pool := make([]uint64, 0, used)
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.n > inlinePositions {
+			start := uint64(len(pool))
+			pool = append(pool, t.positions(i)...)
+			e.pos = [inlinePositions]uint64{start, e.n}
+		}
+	}
+	t.pool = pool
+}
+
 // tombstone marks stream id tombstoned and forgets its positions.
 func (t *streamTable) tombstone(id int) {
 	t.entries[id].n = 0

@@ -74,6 +74,9 @@ func TestStreamTableKeepsWhatAMapWould(t *testing.T) {
 					m.positions, m.tomb = nil, true
 					continue
 				}
+				if step%1000 == 999 {
+					tab.compact() // as after Open
+				}
 				pos++
 				tab.push(id, pos)
 				m.positions = append(m.positions, pos)
