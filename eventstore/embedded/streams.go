@@ -19,11 +19,14 @@ type streamTable struct {
 	seed maphash.Seed
 	// mask is applied to every hash: all ones, except in tests that
 	// narrow it to make names collide.
-	mask uint64
-	// byHash finds a stream by the hash of its name; clash holds the
-	// streams whose name hashes like an earlier stream's.
-	byHash map[uint64]int
-	clash  map[string]int
+	mask uint32
+	// byHash finds a stream by a 32-bit hash of its name (a map of half
+	// the size of one with 64-bit keys and values); clash holds the
+	// streams whose name hashes like an earlier stream's (some dozens in
+	// a million) and those numbered from hashedStreams on.
+	byHash        map[uint32]uint32
+	clash         map[string]int
+	hashedStreams int
 	// tombs holds the tombstoned streams.
 	tombs   map[int]struct{}
 	entries []streamEntry
@@ -68,8 +71,9 @@ type streamEntry struct {
 func newStreamTable() *streamTable {
 	return &streamTable{
 		seed:   maphash.MakeSeed(),
-		mask:   ^uint64(0),
-		byHash: map[uint64]int{},
+		mask:          ^uint32(0),
+		byHash:        map[uint32]uint32{},
+		hashedStreams: math.MaxUint32,
 		clash:  map[string]int{},
 		tombs:  map[int]struct{}{},
 	}
@@ -77,15 +81,19 @@ func newStreamTable() *streamTable {
 
 // find returns the number of the stream named name, or false.
 func (t *streamTable) find(name []byte) (int, bool) {
-	id, ok := t.byHash[maphash.Bytes(t.seed, name)&t.mask]
-	if ok && t.nameIs(id, name) {
-		return id, true
+	id, ok := t.byHash[t.hash(name)]
+	if ok && t.nameIs(int(id), name) {
+		return int(id), true
 	}
 	if len(t.clash) == 0 {
 		return 0, false
 	}
-	id, ok = t.clash[string(name)]
-	return id, ok
+	n, ok := t.clash[string(name)]
+	return n, ok
+}
+
+func (t *streamTable) hash(name []byte) uint32 {
+	return uint32(maphash.Bytes(t.seed, name)) & t.mask
 }
 
 // findString is find for a name given as a string.
@@ -112,11 +120,11 @@ func (t *streamTable) add(name []byte) int {
 	chunk = binary.AppendUvarint(chunk, uint64(len(name)))
 	t.names[last] = append(chunk, name...)
 	t.entries = append(t.entries, streamEntry{chunk: uint32(last), off: uint32(off)})
-	h := maphash.Bytes(t.seed, name) & t.mask
-	if _, taken := t.byHash[h]; taken {
+	h := t.hash(name)
+	if _, taken := t.byHash[h]; taken || id >= t.hashedStreams {
 		t.clash[t.name(id)] = id
 	} else {
-		t.byHash[h] = id
+		t.byHash[h] = uint32(id)
 	}
 	return id
 }

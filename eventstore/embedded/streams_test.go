@@ -18,22 +18,27 @@ func TestStreamTableKeepsWhatAMapWould(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		mask    uint64
+		mask    uint32
 		long    bool
 		steps   int
 		tombs   bool // tombstone now and then
 		streams int  // at most this many streams (0: no limit)
+		hashed  int  // streams numbered from here on are not hashed (0: all are)
 	}{
-		{"distinct hashes", ^uint64(0), false, 20_000, true, 0},
-		{"no tombstones", ^uint64(0), false, 2_000, false, 0},
-		{"one stream, growing in place", ^uint64(0), false, 2_000, false, 1},
-		{"every name collides", 0, false, 3_000, true, 0},
-		{"names collide in pairs of halves", 1, false, 3_000, true, 0},
-		{"names longer than a chunk", ^uint64(0), true, 400, true, 0},
+		{"distinct hashes", ^uint32(0), false, 20_000, true, 0, 0},
+		{"no tombstones", ^uint32(0), false, 2_000, false, 0, 0},
+		{"one stream, growing in place", ^uint32(0), false, 2_000, false, 1, 0},
+		{"every name collides", 0, false, 3_000, true, 0, 0},
+		{"names collide in pairs of halves", 1, false, 3_000, true, 0, 0},
+		{"names longer than a chunk", ^uint32(0), true, 400, true, 0, 0},
+		{"numbers too large to hash", ^uint32(0), false, 3_000, true, 0, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tab := newStreamTable()
 			tab.mask = tc.mask
+			if tc.hashed > 0 {
+				tab.hashedStreams = tc.hashed
+			}
 			want := map[string]*model{}
 			var order []string
 			pos := uint64(0)
