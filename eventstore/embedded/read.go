@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -173,7 +172,9 @@ func (m *readMem) events(n int) []eventstore.Event {
 	if cap(m.evs) < n {
 		m.evs = make([]eventstore.Event, 0, n)
 	}
-	clear(m.evs[:cap(m.evs)])
+	// The n events read are written whole; what lies beyond them would
+	// keep earlier reads' memory.
+	clear(m.evs[n:cap(m.evs)])
 	return m.evs[:0]
 }
 
@@ -203,15 +204,18 @@ const uuidLen = 36
 
 // appendUUID appends id in its text form, as uuid.UUID.String has it.
 func appendUUID(b []byte, id [16]byte) []byte {
-	b = hex.AppendEncode(b, id[0:4])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[4:6])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[6:8])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[8:10])
-	b = append(b, '-')
-	return hex.AppendEncode(b, id[10:])
+	const digits = "0123456789abcdef"
+	var t [uuidLen]byte
+	j := 0
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			t[j] = '-'
+			j++
+		}
+		t[j], t[j+1] = digits[c>>4], digits[c&0x0f]
+		j += 2
+	}
+	return append(b, t[:]...)
 }
 
 // ReadAll implements eventstore.Store.

@@ -151,3 +151,13 @@ func TestStreamNumbersTooLargeAreNotKept(t *testing.T) {
 		}
 	}
 }
+
+// TestUUIDsReadAsTheyWereWritten checks the text form of ids against
+// the uuid package's.
+func TestUUIDsReadAsTheyWereWritten(t *testing.T) {
+	for _, id := range []uuid.UUID{uuid.Nil, uuid.Max, uuid.MustParse("01234567-89ab-cdef-fedc-ba9876543210"), uuid.New()} {
+		if got := string(appendUUID([]byte("x"), id)); got != "x"+id.String() {
+			t.Errorf("appendUUID(%v) = %q", id, got)
+		}
+	}
+}
