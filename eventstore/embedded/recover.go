@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // recover scans the log, builds the index and cuts a torn tail.
@@ -63,8 +64,30 @@ func (s *Store) recover() error {
 	}
 	s.end = off
 	s.alloc = size
+	s.offsets, s.lengths, s.streamOf = trimmed(s.offsets), trimmed(s.lengths), trimmed(s.streamOf)
+	s.streams.entries = trimmed(s.streams.entries)
 	s.streams.compact()
 	return nil
+}
+
+// roomFor returns x with room for n more elements. While Open scans the
+// log, the index slices double when full (append grows a large slice by a
+// quarter, copying it about five times over before it is whole); trimmed
+// takes the room left at the end.
+func roomFor[T any](x []T, n int) []T {
+	if cap(x)-len(x) >= n {
+		return x
+	}
+	return slices.Grow(x, max(n, len(x)))
+}
+
+// trimmed returns x, copied without its spare room when that is more than
+// an eighth of its length.
+func trimmed[T any](x []T) []T {
+	if cap(x)-len(x) <= len(x)/8 {
+		return x
+	}
+	return append(make([]T, 0, len(x)), x...)
 }
 
 // scanWindow is the size of the reads recover scans the log with.
@@ -146,6 +169,10 @@ func (s *Store) cutTail(off int64) error {
 // indexBatch adds a durable commit at off, whose payload is p, to the index.
 func (s *Store) indexBatch(off int64, p []byte, count uint32) error {
 	at := off + headerSize
+	s.offsets = roomFor(s.offsets, int(count))
+	s.lengths = roomFor(s.lengths, int(count))
+	s.streamOf = roomFor(s.streamOf, int(count))
+	s.streams.entries = roomFor(s.streams.entries, int(count))
 	for i := uint32(0); i < count; i++ {
 		r, err := parseRecord(p)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 )
 
@@ -55,5 +56,40 @@ func TestWindowReturnsReadErrors(t *testing.T) {
 	}
 	if len(w.buf) != 0 {
 		t.Fatalf("the window keeps %d bytes of a failed read", len(w.buf))
+	}
+}
+
+// TestIndexSlicesDoubleWhileOpenScansAndAreTrimmedAfter checks the growth
+// policy of Open's index slices.
+func TestIndexSlicesDoubleWhileOpenScansAndAreTrimmedAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		len, cap, more   int
+		minCap, maxCap   int // after roomFor
+		trimLen, trimCap int // trimmed of a slice of trimLen elements in that capacity
+	}{
+		{"room enough: unchanged", 10, 20, 5, 20, 20, 10, 20},
+		{"full: doubles", 1000, 1000, 3, 2000, 3000, 1000, 1024},
+		{"more asked than it holds", 10, 10, 100, 110, 200, 10, 12},
+		{"empty", 0, 0, 3, 3, 16, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := make([]int64, tc.len, tc.cap)
+			for i := range x {
+				x[i] = int64(i)
+			}
+			y := roomFor(x, tc.more)
+			if len(y) != tc.len || cap(y) < tc.minCap || cap(y) > tc.maxCap {
+				t.Fatalf("roomFor: len %d cap %d, want len %d cap in [%d, %d]", len(y), cap(y), tc.len, tc.minCap, tc.maxCap)
+			}
+			y = y[:tc.trimLen]
+			z := trimmed(y)
+			if !slices.Equal(z, y) {
+				t.Fatal("trimmed changed the elements")
+			}
+			if cap(z) > tc.trimCap || cap(z) < len(z) {
+				t.Fatalf("trimmed: cap %d for %d elements, want at most %d", cap(z), len(z), tc.trimCap)
+			}
+		})
 	}
 }
