@@ -70,12 +70,12 @@ type streamEntry struct {
 
 func newStreamTable() *streamTable {
 	return &streamTable{
-		seed:   maphash.MakeSeed(),
+		seed:          maphash.MakeSeed(),
 		mask:          ^uint32(0),
 		byHash:        map[uint32]uint32{},
 		hashedStreams: math.MaxUint32,
-		clash:  map[string]int{},
-		tombs:  map[int]struct{}{},
+		clash:         map[string]int{},
+		tombs:         map[int]struct{}{},
 	}
 }
 
