@@ -54,7 +54,7 @@ func CopyLog(ctx context.Context, dir string, w io.Writer, cfg CopyConfig) (LogC
 	}
 	defer f.Close()
 	// A scratch store to reuse the index checks of recovery.
-	s := &Store{path: path, file: osFile{f}, streams: map[string]*streamIndex{}}
+	s := &Store{path: path, file: osFile{f}, streams: newStreamTable()}
 	var (
 		out  LogCopy
 		off  int64
@@ -95,7 +95,7 @@ func CopyLog(ctx context.Context, dir string, w io.Writer, cfg CopyConfig) (LogC
 				return LogCopy{}, err
 			}
 			// The index is not needed, only its checks: keep it small.
-			s.offsets, s.lengths = s.offsets[:0], s.lengths[:0]
+			s.offsets, s.lengths, s.streamOf = s.offsets[:0], s.lengths[:0], s.streamOf[:0]
 			out.Commits++
 			out.Events += int64(s.committed - before)
 			off += headerSize + int64(len(buf))

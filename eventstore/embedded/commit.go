@@ -128,6 +128,8 @@ func (s *Store) drainClosed() {
 
 // pendingStream is a stream's state as seen by the batch being built.
 type pendingStream struct {
+	id         int  // its number in the index,
+	indexed    bool // when it is there
 	version    int64
 	tombstoned bool
 	added      []uint64
@@ -154,9 +156,10 @@ func (s *Store) commit(batch []*appendReq) {
 		ps := pending[req.stream]
 		if ps == nil {
 			ps = &pendingStream{version: eventstore.NoStreamVersion}
-			if st := s.streams[req.stream]; st != nil {
-				ps.version = int64(len(st.positions)) - 1
-				ps.tombstoned = st.tombstoned
+			if id, ok := s.streams.findString(req.stream); ok {
+				ps.id, ps.indexed = id, true
+				ps.version = s.streams.count(id) - 1
+				ps.tombstoned = s.streams.tombstoned(id)
 			}
 			pending[req.stream] = ps
 		}
@@ -206,21 +209,25 @@ func (s *Store) commit(batch []*appendReq) {
 			s.offsets = append(s.offsets, base+int64(p.off))
 			s.lengths = append(s.lengths, uint32(p.length))
 		}
+		s.streamOf = append(s.streamOf, make([]uint32, len(places))...)
 		for name, ps := range pending {
 			if len(ps.added) == 0 && !ps.tombstoned {
 				continue
 			}
-			st := s.streams[name]
-			if st == nil {
-				st = &streamIndex{name: name}
-				s.streams[name] = st
+			id := ps.id
+			if !ps.indexed {
+				id = s.streams.add([]byte(name))
+			}
+			for _, p := range ps.added {
+				s.streamOf[p-1] = number32(id)
 			}
 			if ps.tombstoned {
-				st.tombstoned = true
-				st.positions = nil
+				s.streams.tombstone(id)
 				continue
 			}
-			st.positions = append(st.positions, ps.added...)
+			for _, p := range ps.added {
+				s.streams.push(id, p)
+			}
 		}
 		s.committed = pos
 		close(s.notify)

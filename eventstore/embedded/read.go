@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -20,24 +19,24 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from int64, max i
 		return nil, fmt.Errorf("%w: read of %q from version %d, max %d", eventstore.ErrInvalid, stream, from, max)
 	}
 	s.mu.RLock()
-	st := s.streams[stream]
-	if st == nil || from >= int64(len(st.positions)) {
-		tomb := st != nil && st.tombstoned
+	id, ok := s.streams.findString(stream)
+	if !ok || from >= s.streams.count(id) {
+		tomb := ok && s.streams.tombstoned(id)
 		s.mu.RUnlock()
 		if tomb {
 			return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamDeleted, stream)
 		}
 		return nil, nil
 	}
-	end := min(int64(len(st.positions)), from+int64(max))
-	positions := st.positions[from:end:end]
+	all := s.streams.positions(id)
+	positions := all[from:min(int64(len(all)), from+int64(max))]
 	locs := make([]loc, len(positions))
+	name := s.streams.name(id)
 	for i, p := range positions {
-		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p}
+		locs[i] = loc{s.offsets[p-1], s.lengths[p-1], p, name}
 	}
-	name := st.name
 	s.mu.RUnlock()
-	return s.readLocs(locs, name, nil)
+	return s.readLocs(locs, nil)
 }
 
 // readable is ctx's error, or ErrClosed once Close has begun.
@@ -54,6 +53,10 @@ type loc struct {
 	off    int64
 	length uint32
 	pos    uint64
+	// stream is the name of the event's stream, shared with the index;
+	// empty when the index has no number for it (see Store.streamOf),
+	// then it is read from the record.
+	stream string
 }
 
 // maxReadGap is the most bytes between two records that readLocs reads
@@ -64,10 +67,11 @@ const maxReadGap = 4096
 // readLocs reads the given records, coalescing records near each other in
 // the file (neighbours, or records of consecutive commits) into one read.
 // The events of one read share its buffer (their data and metadata) and
-// one string holding their ids and, for the global order, their stream
-// names: two allocations per read rather than two per event, and keeping
-// any part of one event keeps that memory.
-func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.Event, error) {
+// one string holding their ids (and any stream name not in locs): two
+// allocations per read rather than two per event, and keeping any part of
+// one event keeps that memory. A record whose stream is not the one locs
+// names is unreadable.
+func (s *Store) readLocs(locs []loc, mem *readMem) ([]eventstore.Event, error) {
 	out := mem.events(len(locs))
 	types := map[string]string{}
 	sc, _ := s.scratch.Get().(*readScratch)
@@ -99,7 +103,8 @@ func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.
 		for k := i; k < j; k++ {
 			at := locs[k].off - start
 			r, err := parseRecord(buf[at : at+int64(locs[k].length)])
-			if err != nil || r.kind != recordEvent {
+			stream := locs[k].stream
+			if err != nil || r.kind != recordEvent || stream != "" && stream != string(r.stream) {
 				return nil, fmt.Errorf("embedded store: %s: record of position %d is unreadable", s.path, locs[k].pos)
 			}
 			text = appendUUID(text, r.id)
@@ -127,8 +132,9 @@ func (s *Store) readLocs(locs []loc, stream string, mem *readMem) ([]eventstore.
 		for k := range out[first:] {
 			e := &out[first+k]
 			e.ID, all = all[:uuidLen], all[uuidLen:]
-			if stream == "" {
-				e.Stream, all = all[:lens[k]], all[lens[k]:]
+			if e.Stream == "" {
+				e.Stream, all = all[:lens[0]], all[lens[0]:]
+				lens = lens[1:]
 			}
 		}
 		i = j
@@ -142,6 +148,19 @@ type readMem struct {
 	evs  []eventstore.Event
 	buf  []byte
 	used int // bytes of buf taken
+	loc  []loc
+}
+
+// locs returns an empty slice for n locations, m's when it is large
+// enough. A nil m allocates.
+func (m *readMem) locs(n int) []loc {
+	if m == nil {
+		return make([]loc, 0, n)
+	}
+	if cap(m.loc) < n {
+		m.loc = make([]loc, 0, n)
+	}
+	return m.loc[:0]
 }
 
 // events returns an empty slice for n events: m's when it is large
@@ -153,7 +172,9 @@ func (m *readMem) events(n int) []eventstore.Event {
 	if cap(m.evs) < n {
 		m.evs = make([]eventstore.Event, 0, n)
 	}
-	clear(m.evs[:cap(m.evs)])
+	// The n events read are written whole; what lies beyond them would
+	// keep earlier reads' memory.
+	clear(m.evs[n:cap(m.evs)])
 	return m.evs[:0]
 }
 
@@ -183,15 +204,18 @@ const uuidLen = 36
 
 // appendUUID appends id in its text form, as uuid.UUID.String has it.
 func appendUUID(b []byte, id [16]byte) []byte {
-	b = hex.AppendEncode(b, id[0:4])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[4:6])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[6:8])
-	b = append(b, '-')
-	b = hex.AppendEncode(b, id[8:10])
-	b = append(b, '-')
-	return hex.AppendEncode(b, id[10:])
+	const digits = "0123456789abcdef"
+	var t [uuidLen]byte
+	j := 0
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			t[j] = '-'
+			j++
+		}
+		t[j], t[j+1] = digits[c>>4], digits[c&0x0f]
+		j += 2
+	}
+	return append(b, t[:]...)
 }
 
 // ReadAll implements eventstore.Store.
@@ -214,10 +238,14 @@ func (s *Store) readAll(ctx context.Context, after uint64, max int, mem *readMem
 		return nil, nil
 	}
 	last := min(committed, after+uint64(max))
-	locs := make([]loc, 0, last-after)
+	locs := mem.locs(int(last - after))
 	for p := after + 1; p <= last; p++ {
-		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p})
+		var name string
+		if id := s.streamOf[p-1]; id != noStreamNumber {
+			name = s.streams.name(int(id))
+		}
+		locs = append(locs, loc{s.offsets[p-1], s.lengths[p-1], p, name})
 	}
 	s.mu.RUnlock()
-	return s.readLocs(locs, "", mem)
+	return s.readLocs(locs, mem)
 }

@@ -58,13 +58,6 @@ type Config struct {
 	prealloc int64
 }
 
-// streamIndex is what the index knows of one stream.
-type streamIndex struct {
-	name       string // interned, shared by every event read of the stream
-	positions  []uint64
-	tombstoned bool
-}
-
 // Store is the embedded event store. It is safe for concurrent use.
 type Store struct {
 	cfg  Config
@@ -75,7 +68,8 @@ type Store struct {
 	mu        sync.RWMutex
 	offsets   []int64  // offsets[p-1]: where the record of position p starts
 	lengths   []uint32 // lengths[p-1]: its size
-	streams   map[string]*streamIndex
+	streamOf  []uint32 // streamOf[p-1]: its stream's number, or noStreamNumber
+	streams   *streamTable
 	committed uint64        // last durable position
 	notify    chan struct{} // closed and replaced on every commit
 	failed    error         // set when a write or sync failed: no more appends
@@ -135,7 +129,7 @@ func Open(dir string, cfg Config) (*Store, error) {
 		path:    path,
 		file:    f,
 		lock:    lock,
-		streams: map[string]*streamIndex{},
+		streams: newStreamTable(),
 		notify:  make(chan struct{}),
 		queue:   make(chan *appendReq, 1024),
 		closing: make(chan struct{}),
