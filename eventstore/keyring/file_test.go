@@ -14,7 +14,7 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/embedded"
 )
 
-func openStore(t *testing.T, dir string) *embedded.Store {
+func openStore(t testing.TB, dir string) *embedded.Store {
 	t.Helper()
 	s, err := embedded.Open(dir, embedded.Config{})
 	if err != nil {
