@@ -190,10 +190,8 @@ func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &DataKey{subject: subject, id: keyID, fingerprint: fingerprint(key), aead: g}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(labelPseudonym))
-	m.Sum(k.pseudonymKey[:0])
+	k := &DataKey{subject: subject, id: keyID, aead: g}
+	copy(k.material[:], key)
 	return k, nil
 }
 

@@ -161,7 +161,7 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if err != nil {
 		return nil, err
 	}
-	s := &slot{index: r.allocSlot(), state: slotLive, keyID: keyID, fp: k.fingerprint, created: r.c.now().UnixNano(), wrapped: wrapped}
+	s := &slot{index: r.allocSlot(), state: slotLive, keyID: keyID, fp: fingerprint(key), created: r.c.now().UnixNano(), wrapped: wrapped}
 	if err := r.writeSlot(subject, s); err != nil {
 		return nil, err
 	}

@@ -168,12 +168,13 @@ type EventBinding struct {
 // DataKey is a subject's unwrapped data key. Its key material never leaves
 // the value: use AEAD to encrypt and decrypt.
 type DataKey struct {
-	subject     string
-	id          string
-	fingerprint string
-	aead        cipher.AEAD
-	// pseudonymKey is an HMAC-SHA256 subkey of the data key for Pseudonym.
-	pseudonymKey [32]byte
+	subject string
+	id      string
+	aead    cipher.AEAD
+	// material is the key itself, for Fingerprint and Pseudonym, which
+	// derive from it only when asked (a rebuild, which loads every key,
+	// needs neither). The AEAD's key schedule holds the same secret.
+	material [keySize]byte
 }
 
 // Subject returns the id of the data subject the key belongs to.
@@ -184,7 +185,7 @@ func (k *DataKey) ID() string { return k.id }
 
 // Fingerprint returns a digest that identifies the key material without
 // revealing it (hex of the first 16 bytes of a labelled SHA-256).
-func (k *DataKey) Fingerprint() string { return k.fingerprint }
+func (k *DataKey) Fingerprint() string { return fingerprint(k.material[:]) }
 
 // AEAD returns the key's AES-256-GCM with the standard 12-byte nonce.
 func (k *DataKey) AEAD() cipher.AEAD { return k.aead }
@@ -195,7 +196,13 @@ func (k *DataKey) AEAD() cipher.AEAD { return k.aead }
 // it again. subledger uses it as the data subject of records that must not
 // stay linkable to a person after their erasure (their e-mail reservation).
 func (k *DataKey) Pseudonym(label string) string {
-	m := hmac.New(sha256.New, k.pseudonymKey[:])
+	// The pseudonym subkey: an HMAC-SHA256 of a fixed label under the key.
+	var sub [sha256.Size]byte
+	m := hmac.New(sha256.New, k.material[:])
+	m.Write([]byte(labelPseudonym))
+	m.Sum(sub[:0])
+	m = hmac.New(sha256.New, sub[:])
+	clear(sub[:])
 	m.Write([]byte(label))
 	var b [16]byte
 	copy(b[:], m.Sum(nil))
