@@ -45,7 +45,7 @@ type core struct {
 	minBinding int       // MinBindingVersion
 
 	mu         sync.RWMutex
-	cache      map[string]*DataKey
+	cache      *keyCache
 	forgotten  map[string]struct{}
 	ledgerNext int64 // the next ledger version not yet applied
 	closed     bool
@@ -70,7 +70,6 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 		fence:        cfg.Fence,
 		master:       master,
 		wrapper:      w,
-		cache:        make(map[string]*DataKey),
 		forgotten:    make(map[string]struct{}),
 	}
 	if c.now == nil {
@@ -82,6 +81,7 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 	if c.cacheSize <= 0 {
 		c.cacheSize = DefaultCacheSize
 	}
+	c.cache = newKeyCache(c.cacheSize)
 	if c.ledgerStream == "" {
 		c.ledgerStream = LedgerStream
 	}
@@ -257,7 +257,7 @@ func (c *core) cached(subject string) (*DataKey, error) {
 	if _, ok := c.forgotten[subject]; ok {
 		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
 	}
-	return c.cache[subject], nil
+	return c.cache.get(subject), nil
 }
 
 // put caches k unless its subject was forgotten meanwhile. Callers hold no lock.
@@ -267,13 +267,7 @@ func (c *core) put(k *DataKey) error {
 	if _, ok := c.forgotten[k.subject]; ok {
 		return fmt.Errorf("%w: %s", ErrForgotten, k.subject)
 	}
-	if len(c.cache) >= c.cacheSize {
-		for s := range c.cache {
-			delete(c.cache, s)
-			break
-		}
-	}
-	c.cache[k.subject] = k
+	c.cache.put(k)
 	return nil
 }
 
@@ -282,7 +276,7 @@ func (c *core) put(k *DataKey) error {
 func (c *core) markForgotten(subject string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.cache, subject)
+	c.cache.remove(subject)
 	if _, ok := c.forgotten[subject]; ok {
 		return false
 	}
@@ -336,6 +330,6 @@ func (c *core) close() bool {
 		return false
 	}
 	c.closed = true
-	clear(c.cache)
+	c.cache.reset()
 	return true
 }

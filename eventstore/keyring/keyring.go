@@ -241,7 +241,8 @@ type Config struct {
 	// serialized by the ring.
 	Rand io.Reader
 	// CacheSize bounds the number of unwrapped keys kept in memory;
-	// DefaultCacheSize when zero. When full, an arbitrary entry is dropped.
+	// DefaultCacheSize when zero. When full, a key not used since the
+	// eviction last passed it is dropped (the CLOCK algorithm).
 	CacheSize int
 	// LedgerStream names the erasure ledger's stream; LedgerStream when
 	// empty. Every ring sharing an event store must use the same name.
