@@ -2,7 +2,9 @@ package keyring
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,10 +43,12 @@ func benchRing(b *testing.B, dir string, n int, cfg Config) (*FileRing, MasterKe
 			b.Fatal(err)
 		}
 		ids[i] = keyID
-		s := &slot{state: slotLive, keyID: keyID, fp: fingerprint(key), created: 1, wrapped: wrapped}
-		if err := encodeSlot(buf[i*slotSize:(i+1)*slotSize], benchSubject(i), s); err != nil {
+		p, err := liveSlot(benchSubject(i), keyID, fingerprintSum(key), 1, wrapped)
+		if err != nil {
 			b.Fatal(err)
 		}
+		binary.LittleEndian.PutUint32(p[offSlotCRC:], crc32.Checksum(p[:offSlotCRC], castagnoli))
+		copy(buf[i*slotSize:], p[:])
 	}
 	if _, err := r.f.WriteAt(buf, headerSize); err != nil {
 		b.Fatal(err)

@@ -196,11 +196,18 @@ func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
 }
 
 func fingerprint(key []byte) string {
+	sum := fingerprintSum(key)
+	return hex.EncodeToString(sum[:])
+}
+
+// fingerprintSum is the fingerprint's bytes: the first 16 of a labelled
+// SHA-256 of the key.
+func fingerprintSum(key []byte) [fpBytes]byte {
 	h := sha256.New()
 	h.Write([]byte(labelFingerprint))
 	h.Write(key)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return [fpBytes]byte(h.Sum(sum[:0]))
 }
 
 // bind computes Ring.Bind.

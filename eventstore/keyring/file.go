@@ -2,11 +2,13 @@ package keyring
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +28,7 @@ type FileRing struct {
 
 	wmu   sync.Mutex // serializes writes to the file
 	imu   sync.RWMutex
-	slots map[string]*slot
+	slots *slotIndex
 	free  []int // indexes of empty slots
 	n     int   // number of slots in the file
 }
@@ -70,7 +72,7 @@ func OpenFileRing(ctx context.Context, dir string, master MasterKey, store event
 		f.Close()
 		return nil, fmt.Errorf("keyring: %s is in use by another process: %w", path, err)
 	}
-	r := &FileRing{c: c, path: path, f: f, store: store, slots: make(map[string]*slot)}
+	r := &FileRing{c: c, path: path, f: f, store: store}
 	if err := r.load(ctx, dir); err != nil {
 		f.Close()
 		return nil, err
@@ -97,7 +99,7 @@ func (r *FileRing) load(ctx context.Context, dir string) error {
 	var wipe []string
 	next, err := r.c.readLedger(ctx, r.store, 0, func(e Erasure) error {
 		if r.c.markForgotten(e.SubjectID) {
-			if s := r.slots[e.SubjectID]; s != nil && s.state == slotLive {
+			if i := r.slots.lookup(e.SubjectID); i >= 0 && r.slots.state(i) == slotLive {
 				wipe = append(wipe, e.SubjectID)
 			}
 		}
@@ -108,9 +110,9 @@ func (r *FileRing) load(ctx context.Context, dir string) error {
 	}
 	r.c.seenLedger(next)
 	// A tombstone alone keeps its subject forgotten, even without the ledger.
-	for subject, s := range r.slots {
-		if s.state == slotForgotten {
-			r.c.markForgotten(subject)
+	for i := range r.slots.n {
+		if r.slots.state(i) == slotForgotten {
+			r.c.markForgotten(string(r.slots.name(i)))
 		}
 	}
 	if len(wipe) > 0 {
@@ -137,7 +139,7 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if k, err := r.c.cached(subject); k != nil || err != nil {
 		return k, err
 	}
-	if k, err := r.load1(subject); k != nil || err != nil {
+	if k, err := r.load1(subject, ""); k != nil || err != nil {
 		return k, err
 	}
 	r.wmu.Lock()
@@ -145,7 +147,7 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if k, err := r.c.cached(subject); k != nil || err != nil {
 		return k, err
 	}
-	if k, err := r.load1(subject); k != nil || err != nil {
+	if k, err := r.load1(subject, ""); k != nil || err != nil {
 		return k, err
 	}
 	key, keyID, err := r.c.newKey()
@@ -161,15 +163,19 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if err != nil {
 		return nil, err
 	}
-	s := &slot{index: r.allocSlot(), state: slotLive, keyID: keyID, fp: fingerprint(key), created: r.c.now().UnixNano(), wrapped: wrapped}
-	if err := r.writeSlot(subject, s); err != nil {
+	p, err := liveSlot(subject, keyID, fingerprintSum(key), r.c.now().UnixNano(), wrapped)
+	if err != nil {
+		return nil, err
+	}
+	index := r.allocSlot()
+	if err := r.writeSlot(p[:], index); err != nil {
 		return nil, err
 	}
 	if err := r.f.Sync(); err != nil {
 		return nil, fmt.Errorf("keyring: syncing %s: %w", r.path, err)
 	}
 	r.imu.Lock()
-	r.slots[subject] = s
+	r.slots.add(p[:], index)
 	r.imu.Unlock()
 	if err := r.c.put(k); err != nil {
 		return nil, err
@@ -177,19 +183,40 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	return k, nil
 }
 
-// load1 returns subject's key from its slot, nil when it has none.
-func (r *FileRing) load1(subject string) (*DataKey, error) {
+// load1 returns subject's key from its slot, nil when it has none. want is
+// the key id the caller expects, if any; when the slot's is the same, the
+// key keeps want rather than a new string.
+func (r *FileRing) load1(subject, want string) (*DataKey, error) {
+	var (
+		state   byte
+		id      [keyIDBytes]byte
+		wrapped [wrappedSize]byte
+	)
 	r.imu.RLock()
-	s := r.slots[subject]
+	i := r.slots.lookup(subject)
+	if i >= 0 {
+		rec := r.slots.rec(i)
+		state = rec[offState]
+		copy(id[:], rec[offKeyID:])
+		copy(wrapped[:], rec[offWrapped:])
+	}
 	r.imu.RUnlock()
-	if s == nil {
+	if i < 0 {
 		return nil, nil
 	}
-	if s.state == slotForgotten {
+	if state == slotForgotten {
 		r.c.markForgotten(subject)
 		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
 	}
-	k, err := r.c.unwrapKey(subject, s.keyID, s.wrapped)
+	var hexID [2 * keyIDBytes]byte
+	hex.Encode(hexID[:], id[:])
+	keyID := want
+	if string(hexID[:]) != want {
+		keyID = string(hexID[:])
+	}
+	// The key outlives the caller's subject string, which may share its
+	// memory with a larger one (the codec's metadata).
+	k, err := r.c.unwrapKey(strings.Clone(subject), keyID, wrapped[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, r.path)
 	}
@@ -209,7 +236,7 @@ func (r *FileRing) Key(ctx context.Context, subject, keyID string) (*DataKey, er
 		if err := validSubject(subject); err != nil {
 			return nil, err
 		}
-		if k, err = r.load1(subject); err != nil {
+		if k, err = r.load1(subject, keyID); err != nil {
 			return nil, err
 		}
 		if k == nil {
@@ -237,8 +264,8 @@ func (r *FileRing) Forget(ctx context.Context, subject string) error {
 	now := r.c.now()
 	e := Erasure{SubjectID: subject, ForgottenAt: now.UTC()}
 	r.imu.RLock()
-	if s := r.slots[subject]; s != nil && s.state == slotLive {
-		e.KeyID, e.KeyFingerprint = s.keyID, s.fp
+	if i := r.slots.lookup(subject); i >= 0 && r.slots.state(i) == slotLive {
+		e.KeyID, e.KeyFingerprint = r.slots.keyID(i)
 	}
 	r.imu.RUnlock()
 	if err := r.c.appendErasure(ctx, r.store, e); err != nil {
@@ -280,10 +307,7 @@ func (r *FileRing) Observe(ev eventstore.Event) error {
 
 // wipeLive tombstones subject's slot when it is live.
 func (r *FileRing) wipeLive(subject string) error {
-	r.imu.RLock()
-	s := r.slots[subject]
-	r.imu.RUnlock()
-	if s == nil || s.state != slotLive {
+	if !r.live(subject) {
 		return nil
 	}
 	r.wmu.Lock()
@@ -293,10 +317,7 @@ func (r *FileRing) wipeLive(subject string) error {
 
 // wipeLiveLocked is wipeLive for a caller that holds wmu.
 func (r *FileRing) wipeLiveLocked(subject string) error {
-	r.imu.RLock()
-	s := r.slots[subject]
-	r.imu.RUnlock()
-	if s == nil || s.state != slotLive {
+	if !r.live(subject) {
 		return nil
 	}
 	if err := r.writeTombstone(subject, r.c.now().UnixNano()); err != nil {
@@ -306,6 +327,14 @@ func (r *FileRing) wipeLiveLocked(subject string) error {
 		return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
 	}
 	return nil
+}
+
+// live reports whether subject has a live slot.
+func (r *FileRing) live(subject string) bool {
+	r.imu.RLock()
+	defer r.imu.RUnlock()
+	i := r.slots.lookup(subject)
+	return i >= 0 && r.slots.state(i) == slotLive
 }
 
 // Refresh implements Ring.

@@ -38,11 +38,11 @@ func wrappedOf(t *testing.T, r *FileRing, subject string) []byte {
 	t.Helper()
 	r.imu.RLock()
 	defer r.imu.RUnlock()
-	s := r.slots[subject]
-	if s == nil || s.state != slotLive {
+	i := r.slots.lookup(subject)
+	if i < 0 || r.slots.state(i) != slotLive {
 		t.Fatalf("subject %s has no live slot", subject)
 	}
-	return bytes.Clone(s.wrapped)
+	return bytes.Clone(r.slots.rec(i)[offWrapped : offWrapped+wrappedSize])
 }
 
 func fileHolds(t *testing.T, path string, needle []byte) bool {
