@@ -43,6 +43,7 @@ type core struct {
 	macs       sync.Pool // *macState under binding (version 1)
 	eventMacs  sync.Pool // *macState under the version 2 subkey
 	minBinding int       // MinBindingVersion
+	scratch    sync.Pool // *unwrapScratch
 
 	mu         sync.RWMutex
 	cache      *keyCache
@@ -144,11 +145,22 @@ func (c *core) newKey() (key []byte, keyID string, err error) {
 }
 
 func wrapAAD(label, subject, keyID string) []byte {
-	aad := make([]byte, 0, len(label)+len(subject)+len(keyID)+1)
+	return appendWrapAAD(make([]byte, 0, len(label)+len(subject)+len(keyID)+1), label, subject, keyID)
+}
+
+// appendWrapAAD appends the additional data that binds a wrapped secret to
+// its subject and key id.
+func appendWrapAAD(aad []byte, label, subject, keyID string) []byte {
 	aad = append(aad, label...)
 	aad = append(aad, subject...)
 	aad = append(aad, 0)
 	return append(aad, keyID...)
+}
+
+// unwrapScratch holds the buffers of one unwrapKey, reused through
+// core.scratch; the unwrapped key is wiped before it goes back.
+type unwrapScratch struct {
+	aad, wrapped, key []byte
 }
 
 // wrap seals secret under the master key; the result is nonce || ciphertext.
@@ -173,11 +185,22 @@ func (c *core) wrapKey(subject, keyID string, key []byte) ([]byte, error) {
 
 // unwrapKey turns a stored wrapped key into a DataKey.
 func (c *core) unwrapKey(subject, keyID string, wrapped []byte) (*DataKey, error) {
-	key, err := c.unwrap(wrapped, wrapAAD(labelWrapKey, subject, keyID))
+	if len(wrapped) < nonceSize+tagSize {
+		return nil, fmt.Errorf("%w: wrapped key too short", ErrCorrupt)
+	}
+	s, _ := c.scratch.Get().(*unwrapScratch)
+	if s == nil {
+		s = &unwrapScratch{key: make([]byte, 0, keySize)}
+	}
+	defer c.scratch.Put(s)
+	s.aad = appendWrapAAD(s.aad[:0], labelWrapKey, subject, keyID)
+	s.wrapped = append(s.wrapped[:0], wrapped...)
+	key, err := c.wrapper.Open(s.key[:0], s.wrapped[:nonceSize], s.wrapped[nonceSize:], s.aad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the data key %s of subject %s does not unwrap", ErrCorrupt, keyID, subject)
 	}
 	defer clear(key)
+	s.key = key[:0]
 	return newDataKey(subject, keyID, key)
 }
 
