@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,7 +202,9 @@ func (c *core) unwrapKey(subject, keyID string, wrapped []byte) (*DataKey, error
 	}
 	defer clear(key)
 	s.key = key[:0]
-	return newDataKey(subject, keyID, key)
+	// The key outlives the caller's subject string, which may share its
+	// memory with a larger one (the codec's metadata).
+	return newDataKey(strings.Clone(subject), keyID, key)
 }
 
 func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -139,7 +138,7 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if k, err := r.c.cached(subject); k != nil || err != nil {
 		return k, err
 	}
-	if k, err := r.load1(subject, ""); k != nil || err != nil {
+	if k, err := r.load1(subject); k != nil || err != nil {
 		return k, err
 	}
 	r.wmu.Lock()
@@ -147,7 +146,7 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if k, err := r.c.cached(subject); k != nil || err != nil {
 		return k, err
 	}
-	if k, err := r.load1(subject, ""); k != nil || err != nil {
+	if k, err := r.load1(subject); k != nil || err != nil {
 		return k, err
 	}
 	key, keyID, err := r.c.newKey()
@@ -183,10 +182,8 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	return k, nil
 }
 
-// load1 returns subject's key from its slot, nil when it has none. want is
-// the key id the caller expects, if any; when the slot's is the same, the
-// key keeps want rather than a new string.
-func (r *FileRing) load1(subject, want string) (*DataKey, error) {
+// load1 returns subject's key from its slot, nil when it has none.
+func (r *FileRing) load1(subject string) (*DataKey, error) {
 	var (
 		state   byte
 		id      [keyIDBytes]byte
@@ -208,15 +205,7 @@ func (r *FileRing) load1(subject, want string) (*DataKey, error) {
 		r.c.markForgotten(subject)
 		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
 	}
-	var hexID [2 * keyIDBytes]byte
-	hex.Encode(hexID[:], id[:])
-	keyID := want
-	if string(hexID[:]) != want {
-		keyID = string(hexID[:])
-	}
-	// The key outlives the caller's subject string, which may share its
-	// memory with a larger one (the codec's metadata).
-	k, err := r.c.unwrapKey(strings.Clone(subject), keyID, wrapped[:])
+	k, err := r.c.unwrapKey(subject, hex.EncodeToString(id[:]), wrapped[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, r.path)
 	}
@@ -236,7 +225,7 @@ func (r *FileRing) Key(ctx context.Context, subject, keyID string) (*DataKey, er
 		if err := validSubject(subject); err != nil {
 			return nil, err
 		}
-		if k, err = r.load1(subject, keyID); err != nil {
+		if k, err = r.load1(subject); err != nil {
 			return nil, err
 		}
 		if k == nil {
