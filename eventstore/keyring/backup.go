@@ -80,8 +80,8 @@ func CopyFileRing(ctx context.Context, dir string, w io.Writer) (RingCopy, error
 				state = slotEmpty
 				break
 			}
-			if _, s, err := decodeSlot(p); err == nil {
-				state = s.state
+			if st, err := checkSlot(p); err == nil {
+				state = st
 				break
 			} else if try == copyRetries {
 				return RingCopy{}, fmt.Errorf("%w: %s: slot %d at offset %d: %v", ErrCorrupt, path, i, off, err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,9 +44,10 @@ type core struct {
 	macs       sync.Pool // *macState under binding (version 1)
 	eventMacs  sync.Pool // *macState under the version 2 subkey
 	minBinding int       // MinBindingVersion
+	scratch    sync.Pool // *unwrapScratch
 
 	mu         sync.RWMutex
-	cache      map[string]*DataKey
+	cache      *keyCache
 	forgotten  map[string]struct{}
 	ledgerNext int64 // the next ledger version not yet applied
 	closed     bool
@@ -70,7 +72,6 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 		fence:        cfg.Fence,
 		master:       master,
 		wrapper:      w,
-		cache:        make(map[string]*DataKey),
 		forgotten:    make(map[string]struct{}),
 	}
 	if c.now == nil {
@@ -82,6 +83,7 @@ func newCore(master MasterKey, cfg Config) (*core, error) {
 	if c.cacheSize <= 0 {
 		c.cacheSize = DefaultCacheSize
 	}
+	c.cache = newKeyCache(c.cacheSize)
 	if c.ledgerStream == "" {
 		c.ledgerStream = LedgerStream
 	}
@@ -144,11 +146,22 @@ func (c *core) newKey() (key []byte, keyID string, err error) {
 }
 
 func wrapAAD(label, subject, keyID string) []byte {
-	aad := make([]byte, 0, len(label)+len(subject)+len(keyID)+1)
+	return appendWrapAAD(make([]byte, 0, len(label)+len(subject)+len(keyID)+1), label, subject, keyID)
+}
+
+// appendWrapAAD appends the additional data that binds a wrapped secret to
+// its subject and key id.
+func appendWrapAAD(aad []byte, label, subject, keyID string) []byte {
 	aad = append(aad, label...)
 	aad = append(aad, subject...)
 	aad = append(aad, 0)
 	return append(aad, keyID...)
+}
+
+// unwrapScratch holds the buffers of one unwrapKey, reused through
+// core.scratch; the unwrapped key is wiped before it goes back.
+type unwrapScratch struct {
+	aad, wrapped, key []byte
 }
 
 // wrap seals secret under the master key; the result is nonce || ciphertext.
@@ -173,12 +186,25 @@ func (c *core) wrapKey(subject, keyID string, key []byte) ([]byte, error) {
 
 // unwrapKey turns a stored wrapped key into a DataKey.
 func (c *core) unwrapKey(subject, keyID string, wrapped []byte) (*DataKey, error) {
-	key, err := c.unwrap(wrapped, wrapAAD(labelWrapKey, subject, keyID))
+	if len(wrapped) < nonceSize+tagSize {
+		return nil, fmt.Errorf("%w: wrapped key too short", ErrCorrupt)
+	}
+	s, _ := c.scratch.Get().(*unwrapScratch)
+	if s == nil {
+		s = &unwrapScratch{key: make([]byte, 0, keySize)}
+	}
+	defer c.scratch.Put(s)
+	s.aad = appendWrapAAD(s.aad[:0], labelWrapKey, subject, keyID)
+	s.wrapped = append(s.wrapped[:0], wrapped...)
+	key, err := c.wrapper.Open(s.key[:0], s.wrapped[:nonceSize], s.wrapped[nonceSize:], s.aad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the data key %s of subject %s does not unwrap", ErrCorrupt, keyID, subject)
 	}
 	defer clear(key)
-	return newDataKey(subject, keyID, key)
+	s.key = key[:0]
+	// The key outlives the caller's subject string, which may share its
+	// memory with a larger one (the codec's metadata).
+	return newDataKey(strings.Clone(subject), keyID, key)
 }
 
 func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
@@ -190,19 +216,24 @@ func newDataKey(subject, keyID string, key []byte) (*DataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &DataKey{subject: subject, id: keyID, fingerprint: fingerprint(key), aead: g}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(labelPseudonym))
-	m.Sum(k.pseudonymKey[:0])
+	k := &DataKey{subject: subject, id: keyID, aead: g}
+	copy(k.material[:], key)
 	return k, nil
 }
 
 func fingerprint(key []byte) string {
+	sum := fingerprintSum(key)
+	return hex.EncodeToString(sum[:])
+}
+
+// fingerprintSum is the fingerprint's bytes: the first 16 of a labelled
+// SHA-256 of the key.
+func fingerprintSum(key []byte) [fpBytes]byte {
 	h := sha256.New()
 	h.Write([]byte(labelFingerprint))
 	h.Write(key)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return [fpBytes]byte(h.Sum(sum[:0]))
 }
 
 // bind computes Ring.Bind.
@@ -259,7 +290,7 @@ func (c *core) cached(subject string) (*DataKey, error) {
 	if _, ok := c.forgotten[subject]; ok {
 		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
 	}
-	return c.cache[subject], nil
+	return c.cache.get(subject), nil
 }
 
 // put caches k unless its subject was forgotten meanwhile. Callers hold no lock.
@@ -269,13 +300,7 @@ func (c *core) put(k *DataKey) error {
 	if _, ok := c.forgotten[k.subject]; ok {
 		return fmt.Errorf("%w: %s", ErrForgotten, k.subject)
 	}
-	if len(c.cache) >= c.cacheSize {
-		for s := range c.cache {
-			delete(c.cache, s)
-			break
-		}
-	}
-	c.cache[k.subject] = k
+	c.cache.put(k)
 	return nil
 }
 
@@ -284,7 +309,7 @@ func (c *core) put(k *DataKey) error {
 func (c *core) markForgotten(subject string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.cache, subject)
+	c.cache.remove(subject)
 	if _, ok := c.forgotten[subject]; ok {
 		return false
 	}
@@ -338,6 +363,6 @@ func (c *core) close() bool {
 		return false
 	}
 	c.closed = true
-	clear(c.cache)
+	c.cache.reset()
 	return true
 }

@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,7 +27,7 @@ type FileRing struct {
 
 	wmu   sync.Mutex // serializes writes to the file
 	imu   sync.RWMutex
-	slots map[string]*slot
+	slots *slotIndex
 	free  []int // indexes of empty slots
 	n     int   // number of slots in the file
 }
@@ -70,7 +71,7 @@ func OpenFileRing(ctx context.Context, dir string, master MasterKey, store event
 		f.Close()
 		return nil, fmt.Errorf("keyring: %s is in use by another process: %w", path, err)
 	}
-	r := &FileRing{c: c, path: path, f: f, store: store, slots: make(map[string]*slot)}
+	r := &FileRing{c: c, path: path, f: f, store: store}
 	if err := r.load(ctx, dir); err != nil {
 		f.Close()
 		return nil, err
@@ -97,7 +98,7 @@ func (r *FileRing) load(ctx context.Context, dir string) error {
 	var wipe []string
 	next, err := r.c.readLedger(ctx, r.store, 0, func(e Erasure) error {
 		if r.c.markForgotten(e.SubjectID) {
-			if s := r.slots[e.SubjectID]; s != nil && s.state == slotLive {
+			if i := r.slots.lookup(e.SubjectID); i >= 0 && r.slots.state(i) == slotLive {
 				wipe = append(wipe, e.SubjectID)
 			}
 		}
@@ -108,9 +109,9 @@ func (r *FileRing) load(ctx context.Context, dir string) error {
 	}
 	r.c.seenLedger(next)
 	// A tombstone alone keeps its subject forgotten, even without the ledger.
-	for subject, s := range r.slots {
-		if s.state == slotForgotten {
-			r.c.markForgotten(subject)
+	for i := range r.slots.n {
+		if r.slots.state(i) == slotForgotten {
+			r.c.markForgotten(string(r.slots.name(i)))
 		}
 	}
 	if len(wipe) > 0 {
@@ -161,15 +162,19 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 	if err != nil {
 		return nil, err
 	}
-	s := &slot{index: r.allocSlot(), state: slotLive, keyID: keyID, fp: k.fingerprint, created: r.c.now().UnixNano(), wrapped: wrapped}
-	if err := r.writeSlot(subject, s); err != nil {
+	p, err := liveSlot(subject, keyID, fingerprintSum(key), r.c.now().UnixNano(), wrapped)
+	if err != nil {
+		return nil, err
+	}
+	index := r.allocSlot()
+	if err := r.writeSlot(p[:], index); err != nil {
 		return nil, err
 	}
 	if err := r.f.Sync(); err != nil {
 		return nil, fmt.Errorf("keyring: syncing %s: %w", r.path, err)
 	}
 	r.imu.Lock()
-	r.slots[subject] = s
+	r.slots.add(p[:], index)
 	r.imu.Unlock()
 	if err := r.c.put(k); err != nil {
 		return nil, err
@@ -179,17 +184,28 @@ func (r *FileRing) DataKey(ctx context.Context, subject string) (*DataKey, error
 
 // load1 returns subject's key from its slot, nil when it has none.
 func (r *FileRing) load1(subject string) (*DataKey, error) {
+	var (
+		state   byte
+		id      [keyIDBytes]byte
+		wrapped [wrappedSize]byte
+	)
 	r.imu.RLock()
-	s := r.slots[subject]
+	i := r.slots.lookup(subject)
+	if i >= 0 {
+		rec := r.slots.rec(i)
+		state = rec[offState]
+		copy(id[:], rec[offKeyID:])
+		copy(wrapped[:], rec[offWrapped:])
+	}
 	r.imu.RUnlock()
-	if s == nil {
+	if i < 0 {
 		return nil, nil
 	}
-	if s.state == slotForgotten {
+	if state == slotForgotten {
 		r.c.markForgotten(subject)
 		return nil, fmt.Errorf("%w: %s", ErrForgotten, subject)
 	}
-	k, err := r.c.unwrapKey(subject, s.keyID, s.wrapped)
+	k, err := r.c.unwrapKey(subject, hex.EncodeToString(id[:]), wrapped[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w (file %s)", err, r.path)
 	}
@@ -237,8 +253,8 @@ func (r *FileRing) Forget(ctx context.Context, subject string) error {
 	now := r.c.now()
 	e := Erasure{SubjectID: subject, ForgottenAt: now.UTC()}
 	r.imu.RLock()
-	if s := r.slots[subject]; s != nil && s.state == slotLive {
-		e.KeyID, e.KeyFingerprint = s.keyID, s.fp
+	if i := r.slots.lookup(subject); i >= 0 && r.slots.state(i) == slotLive {
+		e.KeyID, e.KeyFingerprint = r.slots.keyID(i)
 	}
 	r.imu.RUnlock()
 	if err := r.c.appendErasure(ctx, r.store, e); err != nil {
@@ -280,10 +296,7 @@ func (r *FileRing) Observe(ev eventstore.Event) error {
 
 // wipeLive tombstones subject's slot when it is live.
 func (r *FileRing) wipeLive(subject string) error {
-	r.imu.RLock()
-	s := r.slots[subject]
-	r.imu.RUnlock()
-	if s == nil || s.state != slotLive {
+	if !r.live(subject) {
 		return nil
 	}
 	r.wmu.Lock()
@@ -293,10 +306,7 @@ func (r *FileRing) wipeLive(subject string) error {
 
 // wipeLiveLocked is wipeLive for a caller that holds wmu.
 func (r *FileRing) wipeLiveLocked(subject string) error {
-	r.imu.RLock()
-	s := r.slots[subject]
-	r.imu.RUnlock()
-	if s == nil || s.state != slotLive {
+	if !r.live(subject) {
 		return nil
 	}
 	if err := r.writeTombstone(subject, r.c.now().UnixNano()); err != nil {
@@ -306,6 +316,14 @@ func (r *FileRing) wipeLiveLocked(subject string) error {
 		return fmt.Errorf("keyring: syncing %s: %w", r.path, err)
 	}
 	return nil
+}
+
+// live reports whether subject has a live slot.
+func (r *FileRing) live(subject string) bool {
+	r.imu.RLock()
+	defer r.imu.RUnlock()
+	i := r.slots.lookup(subject)
+	return i >= 0 && r.slots.state(i) == slotLive
 }
 
 // Refresh implements Ring.

@@ -57,17 +57,6 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// slot is the in-memory index entry of one slot of the file.
-type slot struct {
-	index     int
-	state     byte
-	keyID     string
-	fp        string
-	created   int64
-	forgotten int64
-	wrapped   []byte
-}
-
 // create writes the header of a new ring, with a new binding secret.
 func (r *FileRing) create(dir string) error {
 	secret := make([]byte, keySize)
@@ -142,7 +131,9 @@ func (r *FileRing) readSlots() error {
 		return fmt.Errorf("%w: %s: size %d is not a header plus whole slots", ErrCorrupt, r.path, st.Size())
 	}
 	r.n = int(size / slotSize)
+	r.slots = newSlotIndex(r.n)
 	buf := make([]byte, 1024*slotSize)
+	defer clear(buf)
 	var zero [slotSize]byte
 	for first := 0; first < r.n; first += 1024 {
 		cnt := min(1024, r.n-first)
@@ -157,81 +148,54 @@ func (r *FileRing) readSlots() error {
 				r.free = append(r.free, idx)
 				continue
 			}
-			subject, s, err := decodeSlot(p)
-			if err != nil {
+			if _, err := checkSlot(p); err != nil {
 				return fmt.Errorf("%w: %s: slot %d at offset %d: %v", ErrCorrupt, r.path, idx, headerSize+int64(idx)*slotSize, err)
 			}
-			s.index = idx
-			if _, dup := r.slots[subject]; dup {
+			subject := p[offSubject : offSubject+int(p[offSubjLen])]
+			if r.slots.lookupBytes(subject) >= 0 {
 				return fmt.Errorf("%w: %s: subject %s has two slots", ErrCorrupt, r.path, subject)
 			}
-			r.slots[subject] = s
+			r.slots.add(p, idx)
 		}
 	}
 	return nil
 }
 
-// decodeSlot decodes one slot and checks its CRC; an empty slot has no
-// subject.
-func decodeSlot(p []byte) (string, *slot, error) {
+// checkSlot checks one non-empty slot (its CRC, subject length and state)
+// and returns its state.
+func checkSlot(p []byte) (byte, error) {
 	if crc32.Checksum(p[:offSlotCRC], castagnoli) != binary.LittleEndian.Uint32(p[offSlotCRC:]) {
-		return "", nil, errors.New("checksum mismatch")
+		return 0, errors.New("checksum mismatch")
 	}
-	n := int(p[offSubjLen])
-	if n == 0 || n > MaxSubjectLen {
-		return "", nil, errors.New("bad subject length")
+	if n := int(p[offSubjLen]); n == 0 || n > MaxSubjectLen {
+		return 0, errors.New("bad subject length")
 	}
-	s := &slot{
-		state:     p[offState],
-		keyID:     hex.EncodeToString(p[offKeyID : offKeyID+keyIDBytes]),
-		fp:        hex.EncodeToString(p[offFP : offFP+fpBytes]),
-		created:   int64(binary.LittleEndian.Uint64(p[offCreated:])),
-		forgotten: int64(binary.LittleEndian.Uint64(p[offForgotten:])),
+	if st := p[offState]; st != slotLive && st != slotForgotten {
+		return 0, fmt.Errorf("bad state %d", st)
 	}
-	switch s.state {
-	case slotLive:
-		s.wrapped = bytes.Clone(p[offWrapped : offWrapped+wrappedSize])
-	case slotForgotten:
-		if s.created == 0 {
-			s.keyID, s.fp = "", "" // forgotten before it ever had a key
-		}
-	default:
-		return "", nil, fmt.Errorf("bad state %d", s.state)
-	}
-	return string(p[offSubject : offSubject+n]), s, nil
+	return p[offState], nil
 }
 
-// encodeSlot writes a slot's fields and CRC into p.
-func encodeSlot(p []byte, subject string, s *slot) error {
-	clear(p)
-	p[offState] = s.state
-	p[offSubjLen] = byte(len(subject))
-	binary.LittleEndian.PutUint64(p[offCreated:], uint64(s.created))
-	binary.LittleEndian.PutUint64(p[offForgotten:], uint64(s.forgotten))
-	if s.keyID != "" {
-		if _, err := hex.Decode(p[offKeyID:offKeyID+keyIDBytes], []byte(s.keyID)); err != nil {
-			return fmt.Errorf("keyring: bad key id %q", s.keyID)
-		}
-		if _, err := hex.Decode(p[offFP:offFP+fpBytes], []byte(s.fp)); err != nil {
-			return fmt.Errorf("keyring: bad key fingerprint")
-		}
-	}
-	if s.state == slotLive {
-		copy(p[offWrapped:offWrapped+wrappedSize], s.wrapped)
-	}
-	copy(p[offSubject:offSubject+MaxSubjectLen], subject)
-	binary.LittleEndian.PutUint32(p[offSlotCRC:], crc32.Checksum(p[:offSlotCRC], castagnoli))
-	return nil
-}
-
-// writeSlot writes s in its place in the file, without syncing. The caller
-// holds wmu.
-func (r *FileRing) writeSlot(subject string, s *slot) error {
+// liveSlot returns the image of a new live slot, without its checksum.
+func liveSlot(subject, keyID string, fp [fpBytes]byte, created int64, wrapped []byte) ([slotSize]byte, error) {
 	var p [slotSize]byte
-	if err := encodeSlot(p[:], subject, s); err != nil {
-		return err
+	p[offState] = slotLive
+	p[offSubjLen] = byte(len(subject))
+	binary.LittleEndian.PutUint64(p[offCreated:], uint64(created))
+	if n, err := hex.Decode(p[offKeyID:offKeyID+keyIDBytes], []byte(keyID)); err != nil || n != keyIDBytes {
+		return p, fmt.Errorf("keyring: bad key id %q", keyID)
 	}
-	if _, err := r.f.WriteAt(p[:], headerSize+int64(s.index)*slotSize); err != nil {
+	copy(p[offFP:], fp[:])
+	copy(p[offWrapped:offWrapped+wrappedSize], wrapped)
+	copy(p[offSubject:offSubject+MaxSubjectLen], subject)
+	return p, nil
+}
+
+// writeSlot sets the checksum of the slot image p and writes it at index
+// in the file, without syncing. The caller holds wmu.
+func (r *FileRing) writeSlot(p []byte, index int) error {
+	binary.LittleEndian.PutUint32(p[offSlotCRC:], crc32.Checksum(p[:offSlotCRC], castagnoli))
+	if _, err := r.f.WriteAt(p, headerSize+int64(index)*slotSize); err != nil {
 		return fmt.Errorf("keyring: writing %s: %w", r.path, err)
 	}
 	return nil
@@ -249,25 +213,39 @@ func (r *FileRing) allocSlot() int {
 }
 
 // writeTombstone replaces subject's slot (or a new one) by a tombstone,
-// without syncing. The caller holds wmu.
+// without syncing: the subject id, key id, fingerprint and creation time
+// stay, the wrapped key becomes zeros, in the file and in the index. The
+// caller holds wmu.
 func (r *FileRing) writeTombstone(subject string, now int64) error {
+	var p [slotSize]byte
+	index := -1
 	r.imu.RLock()
-	old := r.slots[subject]
+	i := r.slots.lookup(subject)
+	if i >= 0 {
+		r.slots.image(p[:], i)
+		index = r.slots.fileIndex(i)
+	}
 	r.imu.RUnlock()
-	if old != nil && old.state == slotForgotten {
+	if i >= 0 && p[offState] == slotForgotten {
 		return nil
 	}
-	t := &slot{state: slotForgotten, forgotten: now}
-	if old != nil {
-		t.index, t.keyID, t.fp, t.created = old.index, old.keyID, old.fp, old.created
-	} else {
-		t.index = r.allocSlot()
+	if i < 0 {
+		index = r.allocSlot()
+		p[offSubjLen] = byte(len(subject))
+		copy(p[offSubject:offSubject+MaxSubjectLen], subject)
 	}
-	if err := r.writeSlot(subject, t); err != nil {
+	p[offState] = slotForgotten
+	binary.LittleEndian.PutUint64(p[offForgotten:], uint64(now))
+	clear(p[offWrapped : offWrapped+wrappedSize])
+	if err := r.writeSlot(p[:], index); err != nil {
 		return err
 	}
 	r.imu.Lock()
-	r.slots[subject] = t
+	if i >= 0 {
+		r.slots.update(i, p[:])
+	} else {
+		r.slots.add(p[:], index)
+	}
 	r.imu.Unlock()
 	return nil
 }

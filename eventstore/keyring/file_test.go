@@ -3,7 +3,10 @@ package keyring
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +17,7 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/embedded"
 )
 
-func openStore(t *testing.T, dir string) *embedded.Store {
+func openStore(t testing.TB, dir string) *embedded.Store {
 	t.Helper()
 	s, err := embedded.Open(dir, embedded.Config{})
 	if err != nil {
@@ -38,11 +41,11 @@ func wrappedOf(t *testing.T, r *FileRing, subject string) []byte {
 	t.Helper()
 	r.imu.RLock()
 	defer r.imu.RUnlock()
-	s := r.slots[subject]
-	if s == nil || s.state != slotLive {
+	i := r.slots.lookup(subject)
+	if i < 0 || r.slots.state(i) != slotLive {
 		t.Fatalf("subject %s has no live slot", subject)
 	}
-	return bytes.Clone(s.wrapped)
+	return bytes.Clone(r.slots.rec(i)[offWrapped : offWrapped+wrappedSize])
 }
 
 func fileHolds(t *testing.T, path string, needle []byte) bool {
@@ -246,5 +249,63 @@ func TestForgottenSlotsAreNotReused(t *testing.T) {
 	defer r.Close()
 	if _, err := r.DataKey(ctx, a); !errors.Is(err, ErrForgotten) {
 		t.Fatalf("DataKey with the ledger lost: %v, want ErrForgotten", err)
+	}
+}
+
+// TestTamperedWrappedKeyDoesNotUnwrap edits a slot with its CRC made valid
+// again: a wrapped key with a flipped bit, or one copied from another
+// subject's slot (with that slot's key id), is ErrCorrupt, and a sound key
+// loaded afterwards still opens.
+func TestTamperedWrappedKeyDoesNotUnwrap(t *testing.T) {
+	ctx := context.Background()
+	m := testMaster(t)
+	cases := []struct {
+		name   string
+		tamper func(victim, donor []byte)
+	}{
+		{"flipped_bit_in_the_wrapped_key", func(victim, _ []byte) { victim[offWrapped+nonceSize+3] ^= 1 }},
+		{"flipped_bit_in_the_key_id", func(victim, _ []byte) { victim[offKeyID] ^= 1 }},
+		{"wrapped_key_and_key_id_of_another_subject", func(victim, donor []byte) {
+			copy(victim[offKeyID:offKeyID+keyIDBytes], donor[offKeyID:])
+			copy(victim[offWrapped:offWrapped+wrappedSize], donor[offWrapped:])
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store := openStore(t, filepath.Join(dir, "events"))
+			ringDir := filepath.Join(dir, "keyring")
+			r, err := OpenFileRing(ctx, ringDir, m, store, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys [3]*DataKey
+			for i, s := range []string{"acct-victim", "acct-donor", "acct-sound"} {
+				if keys[i], err = r.DataKey(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r.Close()
+			path := filepath.Join(ringDir, SlotFile)
+			b, _ := os.ReadFile(path)
+			victim, donor := b[headerSize:headerSize+slotSize], b[headerSize+slotSize:headerSize+2*slotSize]
+			c.tamper(victim, donor)
+			binary.LittleEndian.PutUint32(victim[offSlotCRC:], crc32.Checksum(victim[:offSlotCRC], castagnoli))
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r, err = OpenFileRing(ctx, ringDir, m, store, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			id := hex.EncodeToString(victim[offKeyID : offKeyID+keyIDBytes])
+			if _, err := r.Key(ctx, "acct-victim", id); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Key of the tampered slot: %v, want ErrCorrupt", err)
+			}
+			if k, err := r.Key(ctx, "acct-sound", keys[2].ID()); err != nil || k.Fingerprint() != keys[2].Fingerprint() {
+				t.Fatalf("Key of a sound slot afterwards: %v", err)
+			}
+		})
 	}
 }

@@ -233,7 +233,7 @@ func (r *StoreRing) DataKey(ctx context.Context, subject string) (*DataKey, erro
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(keyData{SubjectID: subject, KeyID: keyID, Fingerprint: k.fingerprint, Wrapped: wrapped, CreatedAt: r.c.now().UTC()})
+	data, err := json.Marshal(keyData{SubjectID: subject, KeyID: keyID, Fingerprint: fingerprint(key), Wrapped: wrapped, CreatedAt: r.c.now().UTC()})
 	if err != nil {
 		return nil, err
 	}
