@@ -56,10 +56,14 @@ func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, err
 	if erased {
 		zeroPersonal(p.Elem(), info)
 	}
-	if info.ptr {
+	switch {
+	case info.ptr:
 		return p.Interface(), meta, nil
+	case info.boxType != nil:
+		return box(info.boxType, p), meta, nil
+	default:
+		return p.Elem().Interface(), meta, nil
 	}
-	return p.Elem().Interface(), meta, nil
 }
 
 // errorKind describes a JSON error without quoting the input.
