@@ -85,7 +85,7 @@ func errorKind(err error) string {
 // plaintext JSON of the personal fields (in a buffer the caller clears), or
 // erased when the subject was forgotten.
 func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *metaFields) (plain, plaintext []byte, erased bool, err error) {
-	plain, sealed, found, err := personalPart(s, ev.Data)
+	plain, sealed, found, err := personalPart(s, ev.Data, m.bindingVersion != bindingVersion)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%w: event %s: %v", ErrIntegrity, ev.ID, err)
 	}
@@ -144,7 +144,16 @@ func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *me
 
 // personalPart splits data into the plain fields' JSON and the decoded
 // "_personal" member, if any. Both may live in the scratch buffers.
-func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, err error) {
+//
+// Encode writes the member first. Only with anyLayout does personalPart
+// also look for it elsewhere, for events written before version 2
+// bindings. A version 2 binding covers the split itself (the plain JSON
+// and the ciphertext), and Encode never binds data with a top-level
+// "_personal" member anywhere but first (no plain field may take the
+// name), so for those events a member elsewhere fails the binding either
+// way: as the plain JSON's bytes with no personal part, as it is read
+// without anyLayout.
+func personalPart(s *scratch, data []byte, anyLayout bool) (plain, sealed []byte, found bool, err error) {
 	if bytes.HasPrefix(data, personalPrefix) {
 		rest := data[len(personalPrefix):]
 		if end := bytes.IndexByte(rest, '"'); end >= 0 && end+1 < len(rest) && (rest[end+1] == ',' || rest[end+1] == '}') {
@@ -166,7 +175,7 @@ func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, er
 			return s.plain, s.sealed[:n], true, nil
 		}
 	}
-	if !containsPersonalMember(data) {
+	if !anyLayout || !containsPersonalMember(data) {
 		return data, nil, false, nil
 	}
 	// Not in the codec's own layout: parse the object.
