@@ -122,6 +122,7 @@ type scratch struct {
 	rnd    [16 + nonceSize]byte
 	bind   keyring.EventBinding
 	mac    [bindingSize]byte // the binding Decode computes
+	fast   fastDecoder
 }
 
 // New returns a codec for the types in reg, with keys from ring.

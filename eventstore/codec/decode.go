@@ -45,7 +45,7 @@ func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, err
 	meta.Erased = erased
 	p := reflect.New(info.typ)
 	if meta.SchemaVersion == info.version {
-		err = decodeCurrent(p, info, plain, plaintext)
+		err = decodeCurrent(s, p, info, plain, plaintext)
 	} else {
 		err = decodeOld(p, info, meta.SchemaVersion, plain, plaintext)
 	}
@@ -206,11 +206,19 @@ func containsPersonalMember(data []byte) bool {
 	}
 }
 
-// decodeCurrent decodes an event written in its type's current version. It
-// uses the encoding/json v2 prototype (github.com/go-json-experiment/json),
+// decodeCurrent decodes an event written in its type's current version,
+// with the fast decoder (fastdecode.go) when it reads the event, else with
+// the encoding/json v2 prototype (github.com/go-json-experiment/json),
 // which reads the JSON that encoding/json writes about twice as fast; field
 // names match exactly (the codec wrote them), unknown members are ignored.
-func decodeCurrent(p reflect.Value, info *typeInfo, data, plaintext []byte) error {
+func decodeCurrent(s *scratch, p reflect.Value, info *typeInfo, data, plaintext []byte) error {
+	if info.plainPlan != nil && info.persPlan != nil {
+		v := p.Elem()
+		if s.fast.decode(v, info.plainPlan, data, true) && (plaintext == nil || s.fast.decode(v, info.persPlan, plaintext, false)) {
+			return nil
+		}
+		v.SetZero()
+	}
 	target := p.Interface()
 	if err := jsonv2.Unmarshal(data, target); err != nil {
 		return err

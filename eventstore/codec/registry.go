@@ -78,6 +78,9 @@ type typeInfo struct {
 	upcasters  []Upcaster
 	hasSubject bool
 	boxType    unsafe.Pointer // boxType(typ), for Decode of a struct prototype
+	// The fast decoder's plans of the plain and the personal fields; nil
+	// when the type has a field it does not read.
+	plainPlan, persPlan *fastPlan
 }
 
 // Registry maps event type names to Go types. Register every type at
@@ -186,6 +189,8 @@ func reflectType(t Type) (*typeInfo, error) {
 	if len(info.personal) > 0 && !info.hasSubject {
 		return nil, fmt.Errorf("codec: event type %q has personal fields but no DataSubject method", info.name)
 	}
+	info.plainPlan = newFastPlan(rt, func(personal bool) bool { return !personal })
+	info.persPlan = newFastPlan(rt, func(personal bool) bool { return personal })
 	info.plainView = reflect.StructOf(plainFields)
 	info.persView = reflect.StructOf(persFields)
 	return info, nil
