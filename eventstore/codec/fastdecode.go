@@ -291,29 +291,11 @@ func (d *fastDecoder) intern(b []byte) string {
 	return *slot
 }
 
-// utcRFC3339 reports whether s is a time as Encode writes it in UTC:
-// 2006-01-02T15:04:05Z, optionally with 1 to 9 digits of fraction.
+// utcRFC3339 reports whether the general decoder, having read s with
+// time.Time.UnmarshalText as the fast one does, keeps it: a time in UTC
+// ("Z") passes its further checks when the hour has two digits and a
+// fraction, if any, follows a period.
 func utcRFC3339(s []byte) bool {
-	const layout = "dddd-dd-ddTdd:dd:dd"
-	if len(s) < len(layout)+1 || s[len(s)-1] != 'Z' {
-		return false
-	}
-	for i := 0; i < len(layout); i++ {
-		if c := s[i]; layout[i] == 'd' && (c < '0' || c > '9') || layout[i] != 'd' && c != layout[i] {
-			return false
-		}
-	}
-	frac := s[len(layout) : len(s)-1]
-	if len(frac) == 0 {
-		return true
-	}
-	if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
-		return false
-	}
-	for _, c := range frac[1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	const seconds = len("2006-01-02T15:04:05")
+	return len(s) > seconds && s[len(s)-1] == 'Z' && s[len("2006-01-02T")+1] != ':' && s[seconds] != ','
 }

@@ -110,6 +110,9 @@ func TestFastDecodeReadsEncodeOutputAndRefusesTheRest(t *testing.T) {
 		{"nineteen_digits_are_refused", `{"n":1234567890123456789}`, false},
 		{"time_with_offset_is_refused", `{"inner":{"at":"2030-01-02T03:04:05+01:00"}}`, false},
 		{"invalid_time_is_refused", `{"inner":{"at":"2030-13-02T03:04:05Z"}}`, false},
+		{"one_digit_hour_is_refused", `{"inner":{"at":"2030-01-02T3:04:05Z"}}`, false},
+		{"comma_before_the_fraction_is_refused", `{"inner":{"at":"2030-01-02T03:04:05,5Z"}}`, false},
+		{"fraction_is_read", `{"inner":{"at":"2030-01-02T03:04:05.123456789Z"}}`, true},
 		{"trailing_bytes_are_refused", `{"id":"x"} `, false},
 		{"truncated_object_is_refused", `{"id":"x"`, false},
 	}
@@ -176,6 +179,7 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		`{"seq":-3,"id":"e1","status":"open","n":-1234567890123,"u":7,"inner":{"paid":true,"at":"2030-01-02T03:04:05.0000006Z"},"secret":"s"}`,
 		`{}`, `{"n":-0}`, `{"small":-128}`, `{"u":4294967295}`, `{"inner":{"at":"2030-02-30T00:00:00Z"}}`,
 		`{"inner":{"at":"2030-01-02T24:00:00Z"}}`, `{"inner":{"at":"2030-01-02T03:04:05.Z"}}`,
+		`{"inner":{"at":"2030-01-02T3:04:05Z"}}`, `{"inner":{"at":"2030-01-02T03:04:05,5Z"}}`, `{"inner":{"at":"0000-01-01T00:00:00.1234567891Z"}}`,
 	} {
 		f.Add([]byte(s))
 	}
