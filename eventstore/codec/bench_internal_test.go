@@ -81,3 +81,23 @@ func BenchmarkPersonalPart200(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkParseMeta measures the metadata scanner on the two shapes a
+// replay mostly sees: a plain event's and a personal one's.
+func BenchmarkParseMeta(b *testing.B) {
+	cases := []struct{ name, in string }{
+		{"plain", `{"schema_version":1,"binding_version":2,"binding":"TR7VC5KdDBWf+SGnXP61TA=="}`},
+		{"personal", `{"schema_version":1,"subject_id":"332c0247-fb47-4516-9c98-c4ed5656cd06","key_id":"22ce7eb074aa4165","binding_version":2,"binding":"hX8ZVjgNSI2kk6bQ5BxOEg=="}`},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			in := []byte(c.in)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseMeta(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -45,12 +45,15 @@
 //     the type's upcasters (on the fields as a JSON map, personal ones
 //     included), and an old type name can be an alias of the new one.
 //   - Reflection is done once per type at Register; Decode of the current
-//     version unmarshals straight into a new value of the type.
+//     version unmarshals straight into a new value of the type, with a
+//     decoder for the JSON Encode writes (fastdecode.go) when it reads the
+//     event, else with the general one.
 //   - Errors name types, ids and versions, never field values.
 //
-// The files: codec.go (the Codec), encode.go, decode.go, binding.go (the
-// checks of the binding on decode), meta.go (the metadata) and registry.go
-// (the event types and their reflection).
+// The files: codec.go (the Codec), encode.go, decode.go, fastdecode.go (the
+// decoder of Encode's JSON), box.go (returning a decoded struct without a
+// copy), binding.go (the checks of the binding on decode), meta.go (the
+// metadata) and registry.go (the event types and their reflection).
 package codec
 
 import (
@@ -122,6 +125,7 @@ type scratch struct {
 	rnd    [16 + nonceSize]byte
 	bind   keyring.EventBinding
 	mac    [bindingSize]byte // the binding Decode computes
+	fast   fastDecoder
 }
 
 // New returns a codec for the types in reg, with keys from ring.

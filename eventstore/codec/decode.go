@@ -45,7 +45,7 @@ func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, err
 	meta.Erased = erased
 	p := reflect.New(info.typ)
 	if meta.SchemaVersion == info.version {
-		err = decodeCurrent(p, info, plain, plaintext)
+		err = decodeCurrent(s, p, info, plain, plaintext)
 	} else {
 		err = decodeOld(p, info, meta.SchemaVersion, plain, plaintext)
 	}
@@ -56,10 +56,14 @@ func (c *Codec) Decode(ctx context.Context, ev eventstore.Event) (any, Meta, err
 	if erased {
 		zeroPersonal(p.Elem(), info)
 	}
-	if info.ptr {
+	switch {
+	case info.ptr:
 		return p.Interface(), meta, nil
+	case info.boxType != nil:
+		return box(info.boxType, p), meta, nil
+	default:
+		return p.Elem().Interface(), meta, nil
 	}
-	return p.Elem().Interface(), meta, nil
 }
 
 // errorKind describes a JSON error without quoting the input.
@@ -81,7 +85,7 @@ func errorKind(err error) string {
 // plaintext JSON of the personal fields (in a buffer the caller clears), or
 // erased when the subject was forgotten.
 func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *metaFields) (plain, plaintext []byte, erased bool, err error) {
-	plain, sealed, found, err := personalPart(s, ev.Data)
+	plain, sealed, found, err := personalPart(s, ev.Data, m.bindingVersion != bindingVersion)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%w: event %s: %v", ErrIntegrity, ev.ID, err)
 	}
@@ -140,7 +144,16 @@ func (c *Codec) open(ctx context.Context, s *scratch, ev eventstore.Event, m *me
 
 // personalPart splits data into the plain fields' JSON and the decoded
 // "_personal" member, if any. Both may live in the scratch buffers.
-func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, err error) {
+//
+// Encode writes the member first. Only with anyLayout does personalPart
+// also look for it elsewhere, for events written before version 2
+// bindings. A version 2 binding covers the split itself (the plain JSON
+// and the ciphertext), and Encode never binds data with a top-level
+// "_personal" member anywhere but first (no plain field may take the
+// name), so for those events a member elsewhere fails the binding either
+// way: as the plain JSON's bytes with no personal part, as it is read
+// without anyLayout.
+func personalPart(s *scratch, data []byte, anyLayout bool) (plain, sealed []byte, found bool, err error) {
 	if bytes.HasPrefix(data, personalPrefix) {
 		rest := data[len(personalPrefix):]
 		if end := bytes.IndexByte(rest, '"'); end >= 0 && end+1 < len(rest) && (rest[end+1] == ',' || rest[end+1] == '}') {
@@ -162,7 +175,7 @@ func personalPart(s *scratch, data []byte) (plain, sealed []byte, found bool, er
 			return s.plain, s.sealed[:n], true, nil
 		}
 	}
-	if !containsPersonalMember(data) {
+	if !anyLayout || !containsPersonalMember(data) {
 		return data, nil, false, nil
 	}
 	// Not in the codec's own layout: parse the object.
@@ -193,11 +206,19 @@ func containsPersonalMember(data []byte) bool {
 	}
 }
 
-// decodeCurrent decodes an event written in its type's current version. It
-// uses the encoding/json v2 prototype (github.com/go-json-experiment/json),
+// decodeCurrent decodes an event written in its type's current version,
+// with the fast decoder (fastdecode.go) when it reads the event, else with
+// the encoding/json v2 prototype (github.com/go-json-experiment/json),
 // which reads the JSON that encoding/json writes about twice as fast; field
 // names match exactly (the codec wrote them), unknown members are ignored.
-func decodeCurrent(p reflect.Value, info *typeInfo, data, plaintext []byte) error {
+func decodeCurrent(s *scratch, p reflect.Value, info *typeInfo, data, plaintext []byte) error {
+	if info.plainPlan != nil && info.persPlan != nil {
+		v := p.Elem()
+		if s.fast.decode(v, info.plainPlan, data, true) && (plaintext == nil || s.fast.decode(v, info.persPlan, plaintext, false)) {
+			return nil
+		}
+		v.SetZero()
+	}
 	target := p.Interface()
 	if err := jsonv2.Unmarshal(data, target); err != nil {
 		return err

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 )
 
-// metaFields is parsed metadata. Its strings share one copy of the
-// metadata bytes.
+// metaFields is parsed metadata. Its strings never alias the metadata
+// bytes it was parsed from.
 type metaFields struct {
 	actor, request, correlation string
 	causation                   string
@@ -40,100 +40,154 @@ func parseMeta(b []byte) (metaFields, error) {
 	return m, nil
 }
 
+// The metadata's string fields, in the order the codec writes them.
+const (
+	metaActor = iota
+	metaRequest
+	metaCorrelation
+	metaCausation
+	metaSubject
+	metaKeyID
+	metaStrings
+)
+
+// parseMetaFast is parseMeta's scanner. It copies only the bytes from the
+// first string field to the last one (one allocation, none for metadata
+// without string fields); every field is a substring of that copy.
 func parseMetaFast(b []byte) (m metaFields, ok bool) {
-	s := string(b) // one copy; every field is a substring of it
-	i, n := 0, len(s)
-	if n < 2 || s[0] != '{' {
+	var span [metaStrings][2]int // each string field's [start, end) in b
+	n := len(b)
+	if n < 2 || b[0] != '{' {
 		return m, false
 	}
-	i = 1
-	if s[i] == '}' {
+	i := 1
+	if b[i] == '}' {
 		return m, i+1 == n
 	}
 	for {
-		key, j, ok := fastString(s, i)
-		if !ok || j >= n || s[j] != ':' {
+		ks, ke, j, ok := fastString(b, i)
+		if !ok || j >= n || b[j] != ':' {
 			return m, false
 		}
+		key := b[ks:ke]
 		i = j + 1
 		if i >= n {
 			return m, false
 		}
-		if key == "schema_version" || key == "binding_version" {
+		if string(key) == "schema_version" || string(key) == "binding_version" {
 			v, j := 0, i
-			for j < n && s[j] >= '0' && s[j] <= '9' && j-i < 6 {
-				v = v*10 + int(s[j]-'0')
+			for j < n && b[j] >= '0' && b[j] <= '9' && j-i < 6 {
+				v = v*10 + int(b[j]-'0')
 				j++
 			}
-			if j == i || (s[i] == '0' && j-i > 1) {
+			if j == i || (b[i] == '0' && j-i > 1) {
 				return m, false
 			}
-			if key == "schema_version" {
+			if string(key) == "schema_version" {
 				m.version = v
 			} else {
 				m.bindingVersion = v
 			}
 			i = j
 		} else {
-			val, j, ok := fastString(s, i)
+			vs, ve, j, ok := fastString(b, i)
 			if !ok {
 				return m, false
 			}
-			switch key {
+			f := -1
+			switch string(key) {
 			case "actor":
-				m.actor = val
+				f = metaActor
 			case "request_id":
-				m.request = val
+				f = metaRequest
 			case "correlation_id":
-				m.correlation = val
+				f = metaCorrelation
 			case "causation_id":
-				m.causation = val
+				f = metaCausation
 			case "subject_id":
-				m.subject = val
+				f = metaSubject
 			case "key_id":
-				m.keyID = val
+				f = metaKeyID
 			case "binding":
-				var buf [bindingSize + 2]byte
-				m.bindingLen = -1
-				if base64.StdEncoding.DecodedLen(len(val)) <= len(buf) {
-					if k, err := base64.StdEncoding.Decode(buf[:], []byte(val)); err == nil && k == bindingSize {
-						m.bindingLen = copy(m.binding[:], buf[:k])
-					}
-				}
+				m.bindingLen = decodeBinding(&m.binding, b[vs:ve])
 			default:
 				return m, false
+			}
+			if f >= 0 {
+				span[f] = [2]int{vs, ve}
 			}
 			i = j
 		}
 		if i >= n {
 			return m, false
 		}
-		switch s[i] {
+		switch b[i] {
 		case ',':
 			i++
 		case '}':
-			return m, i+1 == n
+			if i+1 != n {
+				return m, false
+			}
+			m.setStrings(b, &span)
+			return m, true
 		default:
 			return m, false
 		}
 	}
 }
 
-// fastString reads a JSON string at s[i] made of printable ASCII without
-// escapes; it returns the content and the index after the closing quote.
-func fastString(s string, i int) (string, int, bool) {
-	if i >= len(s) || s[i] != '"' {
-		return "", i, false
-	}
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
-			return s[i+1 : j], j + 1, true
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return "", i, false
+// setStrings sets m's string fields to their spans of b, substrings of one
+// copy of the bytes from the first span to the last.
+func (m *metaFields) setStrings(b []byte, span *[metaStrings][2]int) {
+	lo, hi := len(b), 0
+	for _, sp := range span {
+		if sp[1] > sp[0] {
+			lo, hi = min(lo, sp[0]), max(hi, sp[1])
 		}
 	}
-	return "", i, false
+	if hi == 0 {
+		return
+	}
+	s := string(b[lo:hi])
+	str := func(f int) string {
+		if span[f][1] == span[f][0] {
+			return ""
+		}
+		return s[span[f][0]-lo : span[f][1]-lo]
+	}
+	m.actor, m.request, m.correlation, m.causation = str(metaActor), str(metaRequest), str(metaCorrelation), str(metaCausation)
+	m.subject, m.keyID = str(metaSubject), str(metaKeyID)
+}
+
+// decodeBinding decodes a binding's base64 into dst; it returns its length,
+// bindingSize, or -1 when enc is not 16 bytes of base64.
+func decodeBinding(dst *[bindingSize]byte, enc []byte) int {
+	var buf [bindingSize + 2]byte
+	if base64.StdEncoding.DecodedLen(len(enc)) > len(buf) {
+		return -1
+	}
+	if k, err := base64.StdEncoding.Decode(buf[:], enc); err != nil || k != bindingSize {
+		return -1
+	}
+	return copy(dst[:], buf[:bindingSize])
+}
+
+// fastString reads a JSON string at b[i] made of printable ASCII without
+// escapes; it returns the content's start and end and the index after the
+// closing quote.
+func fastString(b []byte, i int) (start, end, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return i + 1, j, j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return 0, 0, i, false
+		}
+	}
+	return 0, 0, i, false
 }
 
 // Meta is an event's envelope: who and what caused it, and how its personal

@@ -78,3 +78,33 @@ func FuzzParseMeta(f *testing.F) {
 		}
 	})
 }
+
+func TestParseMetaFastCopiesOnlyTheStringFields(t *testing.T) {
+	cases := []struct {
+		name       string
+		in         string
+		wantAllocs float64
+	}{
+		{"metadata_without_strings_allocates_nothing", `{"schema_version":1,"binding_version":2,"binding":"AAECAwQFBgcICQoLDA0ODw=="}`, 0},
+		{"subject_and_key_share_one_allocation", `{"schema_version":1,"subject_id":"9beebb5a-728e-8039-8a23-fcbc8a06543d","key_id":"997477df73447fb7","binding_version":2,"binding":"AAECAwQFBgcICQoLDA0ODw=="}`, 1},
+		{"every_string_shares_one_allocation", `{"actor":"store","request_id":"r1","correlation_id":"c1","causation_id":"k1","schema_version":2,"subject_id":"s1","key_id":"abc","binding":"AAECAwQFBgcICQoLDA0ODw=="}`, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := []byte(c.in)
+			want, err := parseMeta(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := testing.AllocsPerRun(100, func() { parseMetaFast(b) }); got != c.wantAllocs {
+				t.Errorf("%v allocations, want %v", got, c.wantAllocs)
+			}
+			for i := range b {
+				b[i] = 'x'
+			}
+			if got, _ := parseMeta([]byte(c.in)); got != want {
+				t.Fatalf("the parsed fields changed with the metadata bytes: %+v, want %+v", want, got)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Typer is what every domain event implements: its stable type name.
@@ -76,6 +77,10 @@ type typeInfo struct {
 	persView   reflect.Type // struct of the personal fields, for Encode
 	upcasters  []Upcaster
 	hasSubject bool
+	boxType    unsafe.Pointer // boxType(typ), for Decode of a struct prototype
+	// The fast decoder's plans of the plain and the personal fields; nil
+	// when the type has a field it does not read.
+	plainPlan, persPlan *fastPlan
 }
 
 // Registry maps event type names to Go types. Register every type at
@@ -141,6 +146,7 @@ func reflectType(t Type) (*typeInfo, error) {
 		return nil, fmt.Errorf("codec: event type %q: %s is not a struct", info.name, rt)
 	}
 	info.typ = rt
+	info.boxType = boxType(rt)
 	if len(t.Upcasters) != info.version-1 {
 		return nil, fmt.Errorf("codec: event type %q at version %d needs %d upcasters, has %d", info.name, info.version, info.version-1, len(t.Upcasters))
 	}
@@ -183,6 +189,8 @@ func reflectType(t Type) (*typeInfo, error) {
 	if len(info.personal) > 0 && !info.hasSubject {
 		return nil, fmt.Errorf("codec: event type %q has personal fields but no DataSubject method", info.name)
 	}
+	info.plainPlan = newFastPlan(rt, func(personal bool) bool { return !personal })
+	info.persPlan = newFastPlan(rt, func(personal bool) bool { return personal })
 	info.plainView = reflect.StructOf(plainFields)
 	info.persView = reflect.StructOf(persFields)
 	return info, nil
