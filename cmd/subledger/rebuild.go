@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -46,21 +45,7 @@ func rebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseWithEnv(fs, args, os.Getenv); err != nil {
 		return err
 	}
-	// Explicit environment settings win over the flags' defaults.
-	limited := os.Getenv("GOMEMLIMIT") != "" || *memLimit > 0
-	if os.Getenv("GOGC") == "" {
-		if *gcPercent < 0 && !limited {
-			*gcPercent = 100 // off with no limit would never collect
-		}
-		debug.SetGCPercent(*gcPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" && *memLimit > 0 {
-		policy := memoryPolicy{floor: *memLimit << 20, factor: 1.6}
-		policy.apply()
-		policyCtx, stopPolicy := context.WithCancel(ctx)
-		defer stopPolicy()
-		go policy.follow(policyCtx, 100*time.Millisecond)
-	}
+	defer setRebuildMemory(ctx, *gcPercent, *memLimit, os.Getenv)()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -57,3 +57,44 @@ func (m memoryPolicy) follow(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// setRebuildMemory sets the GC target percentage and starts the memory
+// policy with a floor of limitMiB (none when 0) for a rebuild, and returns
+// the function that stops the policy and puts back the settings it found.
+// GOGC and GOMEMLIMIT in the environment win over the flags; a GC target
+// below 0 with no limit in force (none given, or GOMEMLIMIT=off) means 100,
+// since the collector would otherwise never run.
+func setRebuildMemory(ctx context.Context, gcPercent int, limitMiB int64, getenv func(string) string) (restore func()) {
+	prevLimit := debug.SetMemoryLimit(-1)
+	envLimit := getenv("GOMEMLIMIT") != ""
+	policy := !envLimit && limitMiB > 0
+	limited := policy || (envLimit && prevLimit < math.MaxInt64)
+	var undo []func()
+	if getenv("GOGC") == "" {
+		if gcPercent < 0 && !limited {
+			gcPercent = 100
+		}
+		prev := debug.SetGCPercent(gcPercent)
+		undo = append(undo, func() { debug.SetGCPercent(prev) })
+	}
+	if policy {
+		m := memoryPolicy{floor: limitMiB << 20, factor: 1.6}
+		m.apply()
+		ctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			m.follow(ctx, 100*time.Millisecond)
+		}()
+		undo = append(undo, func() {
+			stop()
+			<-done
+			debug.SetMemoryLimit(prevLimit)
+		})
+	}
+	return func() {
+		for _, f := range undo {
+			f()
+		}
+	}
+}

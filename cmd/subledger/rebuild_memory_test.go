@@ -47,3 +47,54 @@ func TestMemoryPolicyFollowsTheLiveHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(keep)
 }
+
+// gcPercent returns the process's GC target percentage.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestSetRebuildMemory(t *testing.T) {
+	const unlimited = math.MaxInt64
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		processLim int64 // the limit in force before, as GOMEMLIMIT would set it
+		gcPercent  int
+		limitMiB   int64
+		wantGC     int
+		wantLimit  int64 // during the rebuild; 0: at least the floor
+	}{
+		{"the defaults turn the target off under the policy's limit", nil, unlimited, -1, 1400, -1, 0},
+		{"no limit makes an off target 100", nil, unlimited, -1, 0, 100, unlimited},
+		{"GOMEMLIMIT=off makes an off target 100", map[string]string{"GOMEMLIMIT": "off"}, unlimited, -1, 1400, 100, unlimited},
+		{"a GOMEMLIMIT wins over the flag and keeps the target off", map[string]string{"GOMEMLIMIT": "2GiB"}, 2 << 30, -1, 1400, -1, 2 << 30},
+		{"GOGC wins over the flag", map[string]string{"GOGC": "50"}, unlimited, -1, 1400, 50, 0},
+		{"a target given is kept", nil, unlimited, 300, 1400, 300, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prevGC := debug.SetGCPercent(50)
+			prevLimit := debug.SetMemoryLimit(tc.processLim)
+			defer func() {
+				debug.SetGCPercent(prevGC)
+				debug.SetMemoryLimit(prevLimit)
+			}()
+			restore := setRebuildMemory(t.Context(), tc.gcPercent, tc.limitMiB, func(k string) string { return tc.env[k] })
+			gotGC, gotLimit := gcPercent(), debug.SetMemoryLimit(-1)
+			restore()
+			if gotGC != tc.wantGC {
+				t.Errorf("GC target %d during the rebuild, want %d", gotGC, tc.wantGC)
+			}
+			switch {
+			case tc.wantLimit == 0 && gotLimit < tc.limitMiB<<20:
+				t.Errorf("limit %d during the rebuild, want at least the floor %d", gotLimit, tc.limitMiB<<20)
+			case tc.wantLimit != 0 && gotLimit != tc.wantLimit:
+				t.Errorf("limit %d during the rebuild, want %d", gotLimit, tc.wantLimit)
+			}
+			if gc, lim := gcPercent(), debug.SetMemoryLimit(-1); gc != 50 || lim != tc.processLim {
+				t.Errorf("after the rebuild: GC target %d, limit %d; want 50 and %d put back", gc, lim, tc.processLim)
+			}
+		})
+	}
+}
