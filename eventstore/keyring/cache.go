@@ -18,7 +18,11 @@ const cacheWays = 8
 // put, remove and reset under its write lock; get needs only the read
 // lock, as it changes nothing but a reference bit.
 type keyCache struct {
-	seed  maphash.Seed
+	seed maphash.Seed
+	// mask is applied to every hash: all ones, except in tests that
+	// narrow it to make subjects collide. Set it only while the cache is
+	// empty.
+	mask  uint64
 	ways  int
 	sets  uint64
 	ents  []cacheEntry // set s is ents[s*ways : (s+1)*ways]
@@ -38,6 +42,7 @@ func newKeyCache(max int) *keyCache {
 	sets := max / ways
 	return &keyCache{
 		seed:  maphash.MakeSeed(),
+		mask:  ^uint64(0),
 		ways:  ways,
 		sets:  uint64(sets),
 		ents:  make([]cacheEntry, sets*ways),
@@ -47,7 +52,7 @@ func newKeyCache(max int) *keyCache {
 
 // set returns subject's hash and the index of its set.
 func (c *keyCache) set(subject string) (uint64, int) {
-	h := maphash.String(c.seed, subject)
+	h := maphash.String(c.seed, subject) & c.mask
 	return h, int(h % c.sets)
 }
 

@@ -9,8 +9,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,12 +51,6 @@ type core struct {
 	forgotten  map[string]struct{}
 	ledgerNext int64 // the next ledger version not yet applied
 	closed     bool
-}
-
-type macState struct {
-	h   hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
 }
 
 func newCore(master MasterKey, cfg Config) (*core, error) {
@@ -158,12 +152,6 @@ func appendWrapAAD(aad []byte, label, subject, keyID string) []byte {
 	return append(aad, keyID...)
 }
 
-// unwrapScratch holds the buffers of one unwrapKey, reused through
-// core.scratch; the unwrapped key is wiped before it goes back.
-type unwrapScratch struct {
-	aad, wrapped, key []byte
-}
-
 // wrap seals secret under the master key; the result is nonce || ciphertext.
 func (c *core) wrap(secret, aad []byte) ([]byte, error) {
 	out := make([]byte, nonceSize, nonceSize+len(secret)+tagSize)
@@ -193,9 +181,11 @@ func (c *core) unwrapKey(subject, keyID string, wrapped []byte) (*DataKey, error
 	if s == nil {
 		s = &unwrapScratch{key: make([]byte, 0, keySize)}
 	}
-	defer c.scratch.Put(s)
-	s.aad = appendWrapAAD(s.aad[:0], labelWrapKey, subject, keyID)
-	s.wrapped = append(s.wrapped[:0], wrapped...)
+	defer c.putScratch(s)
+	// Grown once to the full size, so that no array left behind by append
+	// keeps a part of the subject id or of the wrapped key.
+	s.aad = appendWrapAAD(slices.Grow(s.aad[:0], len(labelWrapKey)+len(subject)+1+len(keyID)), labelWrapKey, subject, keyID)
+	s.wrapped = append(slices.Grow(s.wrapped[:0], len(wrapped)), wrapped...)
 	key, err := c.wrapper.Open(s.key[:0], s.wrapped[:nonceSize], s.wrapped[nonceSize:], s.aad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the data key %s of subject %s does not unwrap", ErrCorrupt, keyID, subject)
@@ -239,18 +229,18 @@ func fingerprintSum(key []byte) [fpBytes]byte {
 // bind computes Ring.Bind.
 func (c *core) bind(dst []byte, eventID [16]byte, subject, keyID string, sealed []byte) []byte {
 	m := c.macs.Get().(*macState)
-	b := append(m.buf[:0], eventID[:]...)
+	b := append(slices.Grow(m.buf[:0], len(eventID)+3*binary.MaxVarintLen64+len(subject)+len(keyID)), eventID[:]...)
 	for _, s := range [...]string{subject, keyID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(sealed)))
-	m.h.Reset()
 	m.h.Write(b)
 	m.h.Write(sealed)
 	sum := m.h.Sum(m.sum[:0])
 	dst = append(dst, sum[:bindingSize]...)
 	m.buf = b
+	m.wipe()
 	c.macs.Put(m)
 	return dst
 }
@@ -260,21 +250,26 @@ func (c *core) bind(dst []byte, eventID [16]byte, subject, keyID string, sealed 
 // lengths of the plain JSON and the ciphertext, then those two.
 func (c *core) bindEvent(dst []byte, e *EventBinding) []byte {
 	m := c.eventMacs.Get().(*macState)
-	b := append(m.buf[:0], e.EventID[:]...)
+	strs := [...]string{e.Type, e.Stream, e.Subject, e.KeyID, e.Actor, e.RequestID, e.CorrelationID, e.CausationID}
+	n := len(e.EventID) + (len(strs)+3)*binary.MaxVarintLen64
+	for _, s := range strs {
+		n += len(s)
+	}
+	b := append(slices.Grow(m.buf[:0], n), e.EventID[:]...)
 	b = binary.AppendVarint(b, int64(e.SchemaVersion))
-	for _, s := range [...]string{e.Type, e.Stream, e.Subject, e.KeyID, e.Actor, e.RequestID, e.CorrelationID, e.CausationID} {
+	for _, s := range strs {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Plain)))
 	b = binary.AppendUvarint(b, uint64(len(e.Sealed)))
-	m.h.Reset()
 	m.h.Write(b)
 	m.h.Write(e.Plain)
 	m.h.Write(e.Sealed)
 	sum := m.h.Sum(m.sum[:0])
 	dst = append(dst, sum[:bindingSize]...)
 	m.buf = b
+	m.wipe()
 	c.eventMacs.Put(m)
 	return dst
 }

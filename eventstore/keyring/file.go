@@ -30,6 +30,9 @@ type FileRing struct {
 	slots *slotIndex
 	free  []int // indexes of empty slots
 	n     int   // number of slots in the file
+	// slotMask is the mask of the slot index's hashes (slotIndex.mask):
+	// all ones, except in tests that narrow it to make subjects collide.
+	slotMask uint64
 }
 
 // FileRingExists reports whether dir holds a FileRing's data, so that a
@@ -52,6 +55,12 @@ func FileRingExists(dir string) (bool, error) {
 // Forget interrupted by a crash) is wiped before OpenFileRing returns. The
 // ring does not close store.
 func OpenFileRing(ctx context.Context, dir string, master MasterKey, store eventstore.Store, cfg Config) (*FileRing, error) {
+	return openFileRing(ctx, dir, master, store, cfg, ^uint64(0))
+}
+
+// openFileRing is OpenFileRing with the mask of the slot index's hashes,
+// which only tests narrow.
+func openFileRing(ctx context.Context, dir string, master MasterKey, store eventstore.Store, cfg Config, slotMask uint64) (*FileRing, error) {
 	c, err := newCore(master, cfg)
 	if err != nil {
 		return nil, err
@@ -71,7 +80,7 @@ func OpenFileRing(ctx context.Context, dir string, master MasterKey, store event
 		f.Close()
 		return nil, fmt.Errorf("keyring: %s is in use by another process: %w", path, err)
 	}
-	r := &FileRing{c: c, path: path, f: f, store: store}
+	r := &FileRing{c: c, path: path, f: f, store: store, slotMask: slotMask}
 	if err := r.load(ctx, dir); err != nil {
 		f.Close()
 		return nil, err

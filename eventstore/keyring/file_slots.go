@@ -132,6 +132,7 @@ func (r *FileRing) readSlots() error {
 	}
 	r.n = int(size / slotSize)
 	r.slots = newSlotIndex(r.n)
+	r.slots.mask = r.slotMask
 	buf := make([]byte, 1024*slotSize)
 	defer clear(buf)
 	var zero [slotSize]byte

@@ -23,7 +23,11 @@ const (
 // slotIndex maps subject ids to the records of their slots. Callers
 // serialize it (FileRing.imu).
 type slotIndex struct {
-	seed  maphash.Seed
+	seed maphash.Seed
+	// mask is applied to every hash: all ones, except in tests that
+	// narrow it to make subjects collide. Set it only while the index is
+	// empty.
+	mask  uint64
 	table []uint64 // high 32 bits of the subject's hash << 32 | record number + 1; 0 is free
 	recs  []byte
 	names []byte
@@ -33,6 +37,7 @@ type slotIndex struct {
 func newSlotIndex(capacity int) *slotIndex {
 	x := &slotIndex{
 		seed:  maphash.MakeSeed(),
+		mask:  ^uint64(0),
 		recs:  make([]byte, 0, capacity*recSize),
 		names: make([]byte, 0, capacity*36),
 	}
@@ -68,7 +73,7 @@ func (x *slotIndex) state(i int) byte { return x.recs[i*recSize+offState] }
 
 // lookup returns the record number of subject, -1 when it has no slot.
 func (x *slotIndex) lookup(subject string) int {
-	h := maphash.String(x.seed, subject)
+	h := maphash.String(x.seed, subject) & x.mask
 	mask := uint64(len(x.table) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		e := x.table[p]
@@ -83,7 +88,7 @@ func (x *slotIndex) lookup(subject string) int {
 
 // lookupBytes is lookup for a subject id in bytes.
 func (x *slotIndex) lookupBytes(subject []byte) int {
-	h := maphash.Bytes(x.seed, subject)
+	h := maphash.Bytes(x.seed, subject) & x.mask
 	mask := uint64(len(x.table) - 1)
 	for p := h & mask; ; p = (p + 1) & mask {
 		e := x.table[p]
@@ -128,7 +133,7 @@ func (x *slotIndex) add(p []byte, index int) int {
 
 // insert puts record i into the table.
 func (x *slotIndex) insert(i int) {
-	h := maphash.Bytes(x.seed, x.name(i))
+	h := maphash.Bytes(x.seed, x.name(i)) & x.mask
 	mask := uint64(len(x.table) - 1)
 	p := h & mask
 	for x.table[p] != 0 {
