@@ -86,3 +86,70 @@ func outOfOrder(members string) func(t *testing.T, data []byte) []byte {
 		return append(append(bytes.Clone(data[:len(data)-1]), ","+members...), '}')
 	}
 }
+
+// TestOldPersonalMemberAnywhereDecodes checks that an event without a
+// version 2 binding decodes with its "_personal" member anywhere in the
+// data, not only first where Encode writes it: older builds did not bind
+// the layout, and such events must keep decoding.
+func TestOldPersonalMemberAnywhereDecodes(t *testing.T) {
+	ctx := context.Background()
+	c, events := legacyCodec(t)
+	layouts := []struct {
+		name string
+		edit func(t *testing.T, data []byte) []byte
+	}{
+		{"member_last_decodes", func(t *testing.T, data []byte) []byte {
+			member, rest := splitPersonal(t, data)
+			return append(append(append([]byte("{"), rest[:len(rest)-1]...), ','), append(member, '}')...)
+		}},
+		{"member_second_decodes", func(t *testing.T, data []byte) []byte {
+			member, rest := splitPersonal(t, data)
+			second := bytes.Index(rest, []byte(`,"`))
+			if second < 0 {
+				t.Fatalf("one plain member only: %s", data)
+			}
+			return append(append(append(append([]byte("{"), rest[:second+1]...), member...), ','), rest[second+1:]...)
+		}},
+		{"member_last_with_white_space_decodes", func(t *testing.T, data []byte) []byte {
+			member, rest := splitPersonal(t, data)
+			return append(append(append([]byte("{ "), rest[:len(rest)-1]...), ",\n  "...), append(member, " }"...)...)
+		}},
+	}
+	for _, name := range []string{
+		"account_registered_v2", "account_registered_v1_upcast_renamed_field", "stripe_link_pointer_embedded",
+		"affiliate_signed_up_renamed_type", "account_registered_v2_erased", "account_registered_v1_erased",
+	} {
+		for _, l := range layouts {
+			t.Run(name+"/"+l.name, func(t *testing.T) {
+				g, ok := events[name]
+				if !ok {
+					t.Fatalf("no golden event %q", name)
+				}
+				ev := g.event()
+				ev.Data = l.edit(t, ev.Data)
+				got, meta, err := c.Decode(ctx, ev)
+				if err != nil {
+					t.Fatalf("Decode of %s: %v", ev.Data, err)
+				}
+				if meta.Erased != g.Erased {
+					t.Fatalf("erased %v, want %v", meta.Erased, g.Erased)
+				}
+				gotJSON, _ := json.Marshal(got)
+				if !jsonEqual(t, gotJSON, g.Want) {
+					t.Fatalf("decoded %s, want %s", gotJSON, g.Want)
+				}
+			})
+		}
+	}
+}
+
+// splitPersonal splits data, in the codec's layout, into its "_personal"
+// member and the rest of the object after it, up to and with the "}".
+func splitPersonal(t *testing.T, data []byte) (member, rest []byte) {
+	t.Helper()
+	end := bytes.Index(data, []byte(`",`))
+	if !bytes.HasPrefix(data, []byte(`{"_personal":"`)) || end < 0 {
+		t.Fatalf("not the codec's layout: %s", data)
+	}
+	return bytes.Clone(data[1 : end+1]), bytes.Clone(data[end+2:])
+}
