@@ -156,6 +156,7 @@ func (inheritsUnmarshalEvent) EventType() string { return "InheritsUnmarshalEven
 // refuses: newFastPlan has a plan for it, the registration's check of that
 // plan against the general decoder drops it.
 type repeatedOptionEvent struct {
+	//lint:ignore SA5008 the repeated option is what this type is for.
 	N int `json:"n,omitempty,omitempty"`
 }
 
