@@ -22,6 +22,8 @@ import (
 // white space. On anything else it reports false, and Decode reads the
 // event with the general decoder instead, from a zero value: what it
 // accepts, it reads as the general decoder would (FuzzFastDecodeAgrees).
+// Register keeps a type's plans only if the general decoder reads the type
+// at all (fastPlansAgree): it refuses some types whatever the JSON.
 
 // fastKind is how the fast decoder reads a field.
 type fastKind uint8
@@ -48,7 +50,10 @@ type fastPlan struct {
 	fields []fastField
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
 
 // customDecoding lists the interfaces through which a type decodes itself.
 var customDecoding = []reflect.Type{
@@ -57,9 +62,32 @@ var customDecoding = []reflect.Type{
 	reflect.TypeFor[jsonv2.UnmarshalerFrom](),
 }
 
+// jsonMethods lists the interfaces through which a type encodes or decodes
+// itself: the general decoder inlines no embedded struct that has one.
+var jsonMethods = append([]reflect.Type{
+	reflect.TypeFor[json.Marshaler](),
+	reflect.TypeFor[encoding.TextMarshaler](),
+	reflect.TypeFor[encoding.TextAppender](),
+	reflect.TypeFor[jsonv2.MarshalerTo](),
+}, customDecoding...)
+
+// implementsAny reports whether t or *t implements one of ifaces.
+func implementsAny(t reflect.Type, ifaces []reflect.Type) bool {
+	for _, c := range ifaces {
+		if t.Implements(c) || reflect.PointerTo(t).Implements(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // newFastPlan returns the plan of rt's fields that want(personal) selects,
-// or nil when one of them is of a type the fast decoder does not read.
+// or nil when rt decodes itself, embeds what the general decoder does not
+// inline, or one of the fields is of a type the fast decoder does not read.
 func newFastPlan(rt reflect.Type, want func(personal bool) bool) *fastPlan {
+	if implementsAny(rt, customDecoding) || !inlinesPlainStructs(rt) {
+		return nil
+	}
 	plan := &fastPlan{}
 	err := walkFields(rt, nil, func(sf reflect.StructField, index []int, name, opts string, personal bool) error {
 		if !want(personal) {
@@ -86,16 +114,36 @@ func newFastPlan(rt reflect.Type, want func(personal bool) bool) *fastPlan {
 // errFastUnsupported ends newFastPlan's walk.
 var errFastUnsupported = errors.New("codec: a field the fast decoder does not read")
 
+// inlinesPlainStructs reports whether each field that rt embeds without a
+// JSON name, and each that those embed, is a struct the general decoder
+// inlines as walkFields does: one without tag options and without methods
+// of its own JSON or text encoding. The general decoder refuses rt
+// otherwise, whatever the JSON.
+func inlinesPlainStructs(rt reflect.Type) bool {
+	for i := 0; i < rt.NumField(); i++ {
+		sf := rt.Field(i)
+		tag := sf.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if !sf.Anonymous || tag == "-" || name != "" {
+			continue
+		}
+		if sf.Type.Kind() != reflect.Struct || opts != "" || implementsAny(sf.Type, jsonMethods) || !inlinesPlainStructs(sf.Type) {
+			return false
+		}
+	}
+	return true
+}
+
 // fastType sets f.kind (and f.sub) for a field of type t, or reports false.
+// A time.Duration is refused: the general decoder has no default
+// representation for it.
 func fastType(t reflect.Type, f *fastField) bool {
 	if t == timeType {
 		f.kind = kindTime
 		return true
 	}
-	for _, c := range customDecoding {
-		if t.Implements(c) || reflect.PointerTo(t).Implements(c) {
-			return false
-		}
+	if t == durationType || implementsAny(t, customDecoding) {
+		return false
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -112,6 +160,47 @@ func fastType(t reflect.Type, f *fastField) bool {
 		return f.sub != nil
 	default:
 		return false
+	}
+	return true
+}
+
+// fastPlansAgree reports whether the general decoder reads each part of the
+// JSON that Encode writes for a zero value of info's type, and the fast
+// decoder, where it reads a part with info's plan, reads it the same way.
+// A type the general decoder refuses whatever the JSON fails here, so that
+// the fast decoder never reads an event the general one would refuse.
+func fastPlansAgree(info *typeInfo) bool {
+	zero := reflect.New(info.typ)
+	var parts [2][]byte
+	var err error
+	if len(info.personal) == 0 {
+		event := zero.Interface()
+		if !info.ptr {
+			event = zero.Elem().Interface()
+		}
+		parts[0], err = json.Marshal(event)
+	} else {
+		parts[0], err = marshalView(zero.Elem(), info.plain, info.plainView)
+		if err == nil {
+			parts[1], err = marshalView(zero.Elem(), info.personal, info.persView)
+		}
+	}
+	if err != nil {
+		return false
+	}
+	var d fastDecoder
+	for i, plan := range [2]*fastPlan{info.plainPlan, info.persPlan} {
+		if parts[i] == nil {
+			continue
+		}
+		general := reflect.New(info.typ)
+		if jsonv2.Unmarshal(parts[i], general.Interface()) != nil {
+			return false
+		}
+		fast := reflect.New(info.typ)
+		if d.decode(fast.Elem(), plan, parts[i], false) && !reflect.DeepEqual(fast.Interface(), general.Interface()) {
+			return false
+		}
 	}
 	return true
 }

@@ -40,6 +40,25 @@ type textName string
 
 func (t *textName) UnmarshalText(b []byte) error { *t = textName(strings.ToUpper(string(b))); return nil }
 
+// Tier is an exported non-struct type to embed.
+type Tier string
+
+// marshalsItself is a struct with its own JSON encoding.
+type marshalsItself struct {
+	A string `json:"a"`
+}
+
+func (m marshalsItself) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"a": m.A})
+}
+
+// unmarshalsItself is a struct with its own JSON decoding.
+type unmarshalsItself struct {
+	A string `json:"a"`
+}
+
+func (u *unmarshalsItself) UnmarshalJSON([]byte) error { u.A = "itself"; return nil }
+
 func TestFastPlanRefusesWhatItDoesNotRead(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -67,12 +86,129 @@ func TestFastPlanRefusesWhatItDoesNotRead(t *testing.T) {
 				F float32 `json:"f"`
 			} `json:"in"`
 		}{}, false},
+		{"duration_field_has_none", struct {
+			Hold time.Duration `json:"hold"`
+		}{}, false},
+		{"nested_duration_has_none", struct {
+			In struct{ Hold time.Duration } `json:"in"`
+		}{}, false},
+		{"embedded_non_struct_has_none", struct {
+			Tier
+			N int `json:"n"`
+		}{}, false},
+		{"embedded_unexported_non_struct_has_none", struct {
+			fastStatus
+			N int `json:"n"`
+		}{}, false},
+		{"embedded_struct_with_marshal_method_has_none", struct {
+			marshalsItself
+			N int `json:"n"`
+		}{}, false},
+		{"embedded_struct_with_unmarshal_method_has_none", struct {
+			unmarshalsItself
+			N int `json:"n"`
+		}{}, false},
+		{"embedded_struct_with_options_has_none", struct {
+			fastEmbedded `json:",omitempty"`
+		}{}, false},
+		{"embedded_non_struct_with_a_name_has_a_plan", struct {
+			Tier `json:"plan"`
+		}{}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			plan := newFastPlan(reflect.TypeOf(c.prototype), func(bool) bool { return true })
 			if (plan != nil) != c.wantPlan {
 				t.Fatalf("plan %v, want one: %v", plan, c.wantPlan)
+			}
+		})
+	}
+}
+
+// holdEvent has the field types of the review's example: a duration
+// without a format and an embedded non-struct, which the general decoder
+// refuses whatever the JSON.
+type holdEvent struct {
+	Hold time.Duration
+	Tier
+}
+
+func (holdEvent) EventType() string { return "HoldEvent" }
+
+// personalHoldEvent has such a field among its personal ones only.
+type personalHoldEvent struct {
+	ID   string        `json:"id"`
+	Hold time.Duration `json:"hold" personal:"true"`
+}
+
+func (personalHoldEvent) EventType() string     { return "PersonalHoldEvent" }
+func (e personalHoldEvent) DataSubject() string { return e.ID }
+
+// inheritsUnmarshalEvent decodes itself through the method it embeds.
+type inheritsUnmarshalEvent struct {
+	unmarshalsItself
+	N int `json:"n"`
+}
+
+func (inheritsUnmarshalEvent) EventType() string { return "InheritsUnmarshalEvent" }
+
+// repeatedOptionEvent repeats a tag option, which only the general decoder
+// refuses: newFastPlan has a plan for it, the registration's check of that
+// plan against the general decoder drops it.
+type repeatedOptionEvent struct {
+	//lint:ignore SA5008 the repeated option is what this type is for.
+	N int `json:"n,omitempty,omitempty"`
+}
+
+func (repeatedOptionEvent) EventType() string { return "RepeatedOptionEvent" }
+
+// TestRegisteredPlansAgreeWithTheGeneralDecoder checks that Register keeps
+// a type's fast plans only when the general decoder reads the type, and
+// that decodeCurrent, with the plans Register made, decodes an event as
+// the general decoder does, or fails as it does.
+func TestRegisteredPlansAgreeWithTheGeneralDecoder(t *testing.T) {
+	cases := []struct {
+		name     string
+		event    Typer
+		wantPlan bool
+	}{
+		{"every_read_kind_keeps_its_plans", fastEvent{fastEmbedded: fastEmbedded{Seq: 2}, ID: "e1", N: 5, Secret: "s"}, true},
+		{"duration_and_embedded_non_struct_lose_them", holdEvent{Hold: time.Hour, Tier: "pro"}, false},
+		{"personal_duration_loses_them", personalHoldEvent{ID: "e1", Hold: time.Hour}, false},
+		{"inherited_unmarshal_method_loses_them", inheritsUnmarshalEvent{unmarshalsItself{A: "a"}, 1}, false},
+		{"repeated_tag_option_loses_them", repeatedOptionEvent{N: 1}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := NewRegistry()
+			if err := r.Register(Type{Prototype: c.event}); err != nil {
+				t.Fatal(err)
+			}
+			info := r.lookup(c.event.EventType())
+			if got := info.plainPlan != nil && info.persPlan != nil; got != c.wantPlan || (info.plainPlan == nil) != (info.persPlan == nil) {
+				t.Fatalf("plain plan %v, personal plan %v; want both: %v", info.plainPlan, info.persPlan, c.wantPlan)
+			}
+			v := reflect.ValueOf(c.event)
+			plain, err := marshalView(v, info.plain, info.plainView)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pers, err := marshalView(v, info.personal, info.persView)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := reflect.New(info.typ)
+			gotErr := decodeCurrent(&scratch{}, got, info, plain, pers)
+			want := reflect.New(info.typ)
+			wantErr := jsonv2.Unmarshal(plain, want.Interface())
+			if wantErr == nil {
+				wantErr = jsonv2.Unmarshal(pers, want.Interface())
+			}
+			if (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("decodeCurrent: %v, the general decoder: %v", gotErr, wantErr)
+			}
+			if gotErr == nil && !reflect.DeepEqual(got.Interface(), want.Interface()) {
+				t.Fatalf("decodeCurrent %+v, the general decoder %+v", got.Elem(), want.Elem())
 			}
 		})
 	}

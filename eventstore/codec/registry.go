@@ -78,8 +78,9 @@ type typeInfo struct {
 	upcasters  []Upcaster
 	hasSubject bool
 	boxType    unsafe.Pointer // boxType(typ), for Decode of a struct prototype
-	// The fast decoder's plans of the plain and the personal fields; nil
-	// when the type has a field it does not read.
+	// The fast decoder's plans of the plain and the personal fields; both
+	// nil when the type has a field it does not read or the general
+	// decoder refuses the type (fastPlansAgree).
 	plainPlan, persPlan *fastPlan
 }
 
@@ -189,10 +190,13 @@ func reflectType(t Type) (*typeInfo, error) {
 	if len(info.personal) > 0 && !info.hasSubject {
 		return nil, fmt.Errorf("codec: event type %q has personal fields but no DataSubject method", info.name)
 	}
-	info.plainPlan = newFastPlan(rt, func(personal bool) bool { return !personal })
-	info.persPlan = newFastPlan(rt, func(personal bool) bool { return personal })
 	info.plainView = reflect.StructOf(plainFields)
 	info.persView = reflect.StructOf(persFields)
+	info.plainPlan = newFastPlan(rt, func(personal bool) bool { return !personal })
+	info.persPlan = newFastPlan(rt, func(personal bool) bool { return personal })
+	if info.plainPlan == nil || info.persPlan == nil || !fastPlansAgree(info) {
+		info.plainPlan, info.persPlan = nil, nil
+	}
 	return info, nil
 }
 
