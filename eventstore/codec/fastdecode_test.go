@@ -38,7 +38,10 @@ func (e fastEvent) DataSubject() string { return e.ID }
 
 type textName string
 
-func (t *textName) UnmarshalText(b []byte) error { *t = textName(strings.ToUpper(string(b))); return nil }
+func (t *textName) UnmarshalText(b []byte) error {
+	*t = textName(strings.ToUpper(string(b)))
+	return nil
+}
 
 // Tier is an exported non-struct type to embed.
 type Tier string
