@@ -229,11 +229,14 @@ func (k *DataKey) String() string { return "data key " + k.id + " of subject " +
 func (k *DataKey) GoString() string { return k.String() }
 
 // DefaultCacheSize is the number of unwrapped keys a ring caches when
-// Config.CacheSize is zero. An entry takes about 900 bytes; a miss costs
-// one unwrap (a few microseconds for a FileRing). A rebuild reads each
-// subject's events close together and misses only at a subject's first
-// one with 2,048 entries already.
-const DefaultCacheSize = 16384
+// Config.CacheSize is zero. An entry takes about 900 bytes (some 60 MB when
+// full). A miss costs one unwrap for a FileRing (a few microseconds) but a
+// read of the subject's key stream for a StoreRing (a round trip to
+// KurrentDB). The generated store of `bench rebuild` misses only at each
+// subject's first event from 2,048 entries up, since it writes a
+// customer's whole life at once; a real store spreads a person's events
+// over months, so the bound stays large.
+const DefaultCacheSize = 65536
 
 // Config tunes a ring. The zero value is ready to use.
 type Config struct {
