@@ -18,9 +18,12 @@ import (
 	"github.com/aseptsoft/subledger/eventstore/esdb/esdbtest"
 )
 
+// TestBenchAppendPrintsOneJSONLine runs the benchmark in a directory that
+// does not exist yet (two levels of it): bench append creates it.
 func TestBenchAppendPrintsOneJSONLine(t *testing.T) {
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"bench", "append", "--dir", t.TempDir(),
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	err := run(context.Background(), []string{"bench", "append", "--dir", dir,
 		"--writers", "4", "--streams", "50", "--events-per-stream", "3", "--stream-reads", "20", "--calibrate", "100ms"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("bench append: %v (%s)", err, errOut.String())
