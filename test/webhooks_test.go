@@ -42,7 +42,24 @@ func TestStripeWebhookEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := []byte(strings.NewReplacer("8c3e5a52-7d0b-4c39-9a57-2f1d6f0b4e11", p.ID, `"affiliate_id": "a1f7c9d2-3b4e-4f60-8a1b-9c2d3e4f5a60"`, `"affiliate_id": ""`).Replace(string(raw)))
-	secret("stripe payment intent", "pi_3PLq2ZrLicense0aB1cD2eF3")
+	// Every Stripe id of the payload (the event's own id among them) and
+	// the customer's details that Stripe sends stay out of the data
+	// directory (scanned at the end) and the log (the suite's secrets).
+	var needles []needle
+	for _, v := range []struct{ what, v string }{
+		{"the Stripe event id", "evt_1PLq2ZrCheckoutPaid00001"},
+		{"the Checkout Session id", "cs_test_a1LqW8Zr3kT0vPx9Yb2NcDe4FgHi5JkLmNoPqRsTuVwXyZ"},
+		{"the Stripe customer id", "cus_PLq2Zr4TnV1xYw"},
+		{"the payment intent id", "pi_3PLq2ZrLicense0aB1cD2eF3"},
+		{"the customer's name at Stripe", "Jana Kowalczyk"},
+		{"the customer's e-mail at Stripe", "jana.kowalczyk@example.org"},
+		{"the customer's street at Stripe", "Kastanienallee 12"},
+	} {
+		if !bytes.Contains(payload, []byte(v.v)) {
+			t.Fatalf("the payload no longer holds %s %q: the scan would prove nothing", v.what, v.v)
+		}
+		needles = append(needles, needlesFor(v.what, secret(v.what, v.v))...)
+	}
 	sign := func() string {
 		return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: webhookSecret, Timestamp: time.Now()}).Header
 	}
@@ -62,6 +79,11 @@ func TestStripeWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("licenses after two deliveries: %+v", list.Data)
 	}
 	c.do(http.MethodGet, "/v1/licenses/"+list.Data[0].ID, p.Token, nil).want(http.StatusOK)
+
+	srv.stop(t)
+	if found := scan(t, []string{srv.dataDir}, needles); len(found) > 0 {
+		t.Errorf("the payload's Stripe ids or customer details in the data directory: %+v", found)
+	}
 }
 
 // TestCheckoutAndCancellationEndToEnd: the real binary makes a Checkout
