@@ -360,6 +360,9 @@ func TestBackupRestoreAndTheErasureFence(t *testing.T) {
 
 	t.Run("a_corrupted_fence_stops_serve_naming_the_line", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "bad.fence")
+		if n := bytes.Count(fenceBytes, []byte("\n")); n < 2 {
+			t.Fatalf("the fence holds %d lines, want one per shredded subject (the account and its e-mail pseudonym)", n)
+		}
 		b := bytes.Clone(fenceBytes)
 		i := bytes.IndexByte(b, '\n') + 12 // inside the second line
 		b[i] ^= 0x01
