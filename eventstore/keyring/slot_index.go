@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
+	"unsafe"
 )
 
 // The in-memory index of a FileRing's slots keeps one fixed-size record per
@@ -73,20 +74,10 @@ func (x *slotIndex) state(i int) byte { return x.recs[i*recSize+offState] }
 
 // lookup returns the record number of subject, -1 when it has no slot.
 func (x *slotIndex) lookup(subject string) int {
-	h := maphash.String(x.seed, subject) & x.mask
-	mask := uint64(len(x.table) - 1)
-	for p := h & mask; ; p = (p + 1) & mask {
-		e := x.table[p]
-		if e == 0 {
-			return -1
-		}
-		if i := int(uint32(e)) - 1; e>>32 == h>>32 && string(x.name(i)) == subject {
-			return i
-		}
-	}
+	return x.lookupBytes(unsafe.Slice(unsafe.StringData(subject), len(subject)))
 }
 
-// lookupBytes is lookup for a subject id in bytes.
+// lookupBytes is lookup for a subject id in bytes, which it does not keep.
 func (x *slotIndex) lookupBytes(subject []byte) int {
 	h := maphash.Bytes(x.seed, subject) & x.mask
 	mask := uint64(len(x.table) - 1)
